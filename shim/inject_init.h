@@ -1,0 +1,38 @@
+/* Process mode of the restart policy (issue 8): when the engine owns the
+ * container's life (create), memhook-init is bind-mounted read-only into
+ * the container and put in front of process.args, with the verdict dir
+ * the watcher answers in and the records file it writes. */
+#ifndef MEMHOOK_SHIM_INJECT_INIT_H
+#define MEMHOOK_SHIM_INJECT_INIT_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+#include "json.h"
+#include "policy.h"
+
+#define INJECT_INIT_DEST "/.memhook/init"
+#define INJECT_VERDICTS_DEST "/.memhook/verdicts"
+#define INJECT_RECORDS_DEST "/.memhook/records"
+#define INJECT_VERDICTS_NAME "verdicts"
+#define INJECT_RECORDS_NAME "init-records.jsonl"
+
+/* memhook-init on the host: MEMHOOK_INIT_PATH env, then next to this
+ * binary, ../init/memhook-init (build tree), ../libexec/memhook/memhook-init,
+ * then the installed MEMHOOK_INIT_PATH.  *out is malloc'd. */
+int inject_init_find (char **out, mh_error_t *err);
+
+/* Whether process.args[0] is memhook-init's mount path already. */
+bool inject_init_present (const struct json *root);
+
+/* Refuses memory.oom.group=1 in linux.resources.unified: the kernel kills
+ * the whole cgroup, memhook-init included. */
+int inject_init_check_oom_group (const struct oci_config *config, mh_error_t *err);
+
+/* Creates <state_dir>/<id>/verdicts (0700) and the records file, adds the
+ * three mounts and prefixes process.args.  Sets *changed. */
+int inject_init (struct json *root, const char *init_path, const char *state_dir, const char *id,
+                 const struct oci_config *config, bool *changed, mh_error_t *err);
+
+#endif

@@ -1,0 +1,37 @@
+/* `run` under a restart policy: memhook-runtime stays the container's
+ * parent instead of exec'ing the runtime (SPEC.md, io.memhook.restart). */
+#ifndef MEMHOOK_SHIM_SUPERVISE_H
+#define MEMHOOK_SHIM_SUPERVISE_H
+
+#include <stdbool.h>
+
+#include "args.h"
+#include "config.h"
+#include "error.h"
+#include "options.h"
+#include "policy.h"
+
+/* Grace between `kill ID TERM` and `kill ID KILL` on a stop. */
+#define SHIM_STOP_GRACE_MS 10000
+/* How long to wait for poststop to finish the record after a run. */
+#define SHIM_RECORD_WAIT_MS 1000
+
+/* The restart policy from the config's annotations; a malformed
+ * annotation is an error naming it (on create and run alike). */
+int shim_restart_policy (const struct oci_config *config, struct restart_policy *out, mh_error_t *err);
+
+/* Whether `run` must supervise: a policy other than "no". */
+bool shim_supervise_wanted (const struct restart_policy *policy);
+
+/* Whether `run`'s own options ask for -d/--detach or --console-socket:
+ * memhook-runtime can then not stay the parent (process mode is the way). */
+bool shim_run_detached (const struct shim_args *args, int argc, char **argv);
+
+/* Runs `runtime run` (argv as given) as a child, again and again as the
+ * policy says, and returns the exit code of the last run (1 when the
+ * first run could not even start).  SIGTERM/SIGINT stop the container
+ * (`runtime kill ID TERM`, KILL after SHIM_STOP_GRACE_MS) and end restarts. */
+int shim_supervise_run (const struct shim_args *args, const struct options *opts, const char *runtime,
+                        char **argv, const struct restart_policy *policy);
+
+#endif

@@ -1,0 +1,249 @@
+#!/usr/bin/env bats
+# Process mode (issue 8): `memhook-runtime create` of a container with
+# io.memhook.restart puts memhook-init in front of process.args, with the
+# verdict dir the watcher answers in; the container stays up through the
+# workload's restarts.  Real runc in a private --root; containers are
+# memhook-p-*, cgroups /memhook-p/<id>.
+
+# shellcheck disable=SC2034  # MH_CG_PARENT is read by mh_teardown
+# shellcheck disable=SC2016  # jq filters are single-quoted on purpose
+
+load ../lib/common
+bats_require_minimum_version 1.5.0
+
+setup() {
+	mh_setup
+	MH_CG_PARENT=memhook-p
+	MH_RUNC_ROOT=$MH_TR/runc
+	mkdir -p "$MH_RUNC_ROOT"
+	RUNTIME=$BUILD/shim/memhook-runtime
+	[ -x "$RUNTIME" ] || fail "$RUNTIME missing: build with 'ninja -C $BUILD'"
+	[ -x "$BUILD/init/memhook-init" ] || fail "memhook-init missing: build with 'ninja -C $BUILD'"
+	export MEMHOOK_STATE_DIR=$STATE MEMHOOK_HOOK_PATH=$MEMHOOK MEMHOOK_CONFIG=$MH_TR/no-memhook.json
+	MEMHOOK_REAL_RUNTIME=$(command -v runc)
+	export MEMHOOK_REAL_RUNTIME
+	unset MEMHOOK_UNSUPPORTED MEMHOOK_DEFAULT_LIMIT MEMHOOK_MAX_LIMIT MEMHOOK_ON_FAULT MEMHOOK_INIT_PATH
+}
+
+teardown() {
+	p_teardown
+	mh_teardown
+}
+
+# rp_bundle POLICY ARG…: a bundle running ARG… under io.memhook.restart=POLICY,
+# 64 MiB without swap, backoff 100ms doubling.
+rp_bundle() {
+	local policy=$1
+	shift
+	mh_bundle
+	unset 'MH_CIDS[-1]'
+	CID=memhook-p-$MH_TNAME-$MH_NBUNDLE-$$
+	MH_CIDS+=("$CID")
+	mh_jq --arg cg "/memhook-p/$CID" '.linux.cgroupsPath = $cg'
+	mh_args "$@"
+	mh_no_swap 67108864
+	mh_annotate io.memhook.restart "$policy"
+	mh_annotate io.memhook.restart.backoff 100ms,1s,10s
+}
+
+rp_create() { # as engines call it: create, then start
+	"$RUNTIME" --root "$MH_RUNC_ROOT" create --bundle "$BUNDLE" "$CID" </dev/null >"$MH_TW/$CID.stdio" 2>&1
+}
+
+# Wait (up to 30 s) until runc says the container stopped.
+rp_wait_stopped() {
+	local i
+	for i in $(seq 300); do
+		[ "$(mh_runc state "$CID" 2>/dev/null | jq -r .status)" = stopped ] && return 0
+		sleep 0.1
+	done
+	fail "container $CID did not stop: $(mh_runc state "$CID" 2>&1); $(cat "$MH_TW/$CID.stdio")"
+}
+
+# rp_records EVENT: memhook-init's records of that event (host side).
+rp_records() {
+	jq -c --arg ev "$1" 'select(.event == $ev)' "$STATE/$CID/init-records.jsonl"
+}
+
+@test "create: memhook-init goes in front of process.args, with its mounts; a second create changes nothing" {
+	rp_bundle on-oom:2 /bin/true
+	mh_annotate io.memhook.oom.grow 1.5,256m
+	run rp_create
+	assert_success
+	run jq -c '.process.args' "$CONFIG"
+	assert_output '["/.memhook/init","--policy","on-oom:2","--backoff","100ms,1s,10s","--grow","1.5,256m","--verdict-dir","/.memhook/verdicts","--events-file","/.memhook/records","--","/bin/true"]'
+	run jq -r '.mounts[] | select(.destination | startswith("/.memhook/")) | "\(.destination) \(.source) \(.options | join(","))"' "$CONFIG"
+	assert_line "/.memhook/init $BUILD/init/memhook-init bind,ro,nosuid,nodev"
+	assert_line "/.memhook/verdicts $STATE/$CID/verdicts bind,ro,nosuid,nodev,noexec"
+	assert_line "/.memhook/records $STATE/$CID/init-records.jsonl bind,rw,nosuid,nodev,noexec"
+	assert_equal "$(stat -c %a "$STATE/$CID/verdicts")" 700
+	# Idempotent: the rewritten config is left as it is.
+	cp "$CONFIG" "$MH_TW/first.json"
+	mh_runc delete -f "$CID"
+	run rp_create
+	assert_success
+	run cmp "$CONFIG" "$MH_TW/first.json"
+	assert_success
+}
+
+@test "create without a restart policy: process.args untouched" {
+	rp_bundle no /bin/true
+	run rp_create
+	assert_success
+	assert_equal "$(jq -c '.process.args' "$CONFIG")" '["/bin/true"]'
+}
+
+@test "create+start, on-oom:2, a workload that always OOMs: two restarts inside, then exit 137" {
+	rp_bundle on-oom:2 /bin/touchmem 100
+	rp_create || fail "create: $(cat "$MH_TW/$CID.stdio")"
+	mh_runc start "$CID"
+	rp_wait_stopped
+	run rp_records restart
+	assert_equal "${#lines[@]}" 2
+	assert_equal "$(jq -s -c 'map(.mode) | unique' <<<"$output")" '["process"]'
+	assert_equal "$(jq -s -c 'map(.after) | unique' <<<"$output")" '["OOMKilled"]'
+	assert_equal "$(jq -s -c 'map(.attempt)' <<<"$output")" '[1,2]'
+	run rp_records exit
+	assert_equal "${#lines[@]}" 3
+	assert_equal "$(jq -s -c 'map(.verdict) | unique' <<<"$output")" '["OOMKilled"]'
+	assert_equal "$(jq -s -c 'last | .exit_code' <<<"$output")" 137
+	# Answers came from the watcher, one per OOM kill of the workload.
+	assert_equal "$(grep -c '^oom_kill [0-9]*$' "$STATE/$CID/verdicts/oom_kills")" 3
+	# The watcher forwarded the restarts to events.jsonl.
+	run mh_wait_for sh -c '[ "$(jq -c "select(.id == \"$1\" and .event == \"restart\")" "$2" | wc -l)" = 2 ]' _ "$CID" "$STATE/events.jsonl"
+	assert_success
+	run mh_events restart
+	assert_equal "$(jq -s -c 'map([.mode, .attempt, .after, .delay_ms])' <<<"$output")" '[["process",1,"OOMKilled",100],["process",2,"OOMKilled",200]]'
+}
+
+@test "create+start, on-oom:2: kill -9 of the workload's host pid is no OOM kill, no restart" {
+	rp_bundle on-oom:2 /bin/sleep 1000
+	rp_create || fail "create: $(cat "$MH_TW/$CID.stdio")"
+	mh_runc start "$CID"
+	local ipid wpid="" i
+	ipid=$(mh_runc state "$CID" | jq -r .pid)
+	for i in $(seq 50); do
+		wpid=$(awk '{print $1}' "/proc/$ipid/task/$ipid/children" 2>/dev/null) || true
+		[ -n "$wpid" ] && break
+		sleep 0.1
+	done
+	[ -n "$wpid" ] || fail "no workload under memhook-init ($ipid)"
+	kill -KILL "$wpid"
+	rp_wait_stopped
+	run rp_records restart
+	assert_output ""
+	run rp_records exit
+	assert_equal "${#lines[@]}" 1
+	assert_equal "$(jq -r .verdict <<<"$output")" Killed
+	assert_equal "$(jq -r .exit_code <<<"$output")" 137
+	assert_equal "$(mh_events restart)" ""
+	[ ! -s "$STATE/$CID/verdicts/oom_kills" ] || fail "an OOM answer for a kill -9: $(cat "$STATE/$CID/verdicts/oom_kills")"
+}
+
+@test "create with memory.oom.group=1 (v2): refused, restart in place is impossible" {
+	[ "$MH_CGVER" = 2 ] || skip "linux.resources.unified needs cgroup v2 (this host: v$MH_CGVER)"
+	rp_bundle on-oom:2 /bin/true
+	mh_unified memory.oom.group 1
+	run "$RUNTIME" --root "$MH_RUNC_ROOT" create --bundle "$BUNDLE" "$CID" </dev/null
+	assert_failure
+	assert_output --partial "memory.oom.group"
+	assert_output --partial "container mode"
+	run mh_container_exists "$CID"
+	assert_failure
+}
+
+# ---------------------------------------------------------------- podman
+# (podman splits --annotation values at commas: no backoff annotation.)
+# A private podman (own root, runroot, storage, events file under the
+# test's dir), as tests/bats/runtime_engines.bats sets it up.
+
+P_IMAGE=localhost/memhook-p-busybox:latest
+
+p_podman() {
+	local d=$P_DIR
+	env CONTAINERS_CONF="$d/containers.conf" CONTAINERS_STORAGE_CONF="$d/storage.conf" \
+		podman --root "$d/root" --runroot "$d/runroot" --tmpdir "$d/tmp" --storage-driver vfs \
+		--cgroup-manager cgroupfs --events-backend file "$@"
+}
+
+# The busybox rootfs with touchmem as a docker-archive image, loaded.
+p_setup() {
+	# podman wants a runroot path of at most 50 characters.
+	P_DIR=$(mktemp -d /run/memhook-p.XXXXXX) || return 1
+	local d=$P_DIR r=$P_DIR/rootfs a=$P_DIR/img diff cfg x
+	mkdir -p "$d"/{root,runroot,tmp} "$r"/{bin,proc,sys,dev,tmp,etc} "$a"
+	cat >"$d/containers.conf" <<-EOC
+		[containers]
+		netns = "none"
+		default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+
+		[engine]
+		runtime = "runc"
+		cgroup_manager = "cgroupfs"
+		conmon_env_vars = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "MEMHOOK_STATE_DIR=$STATE", "MEMHOOK_HOOK_PATH=$MEMHOOK", "MEMHOOK_CONFIG=$MH_TR/no-memhook.json", "MEMHOOK_REAL_RUNTIME=$MEMHOOK_REAL_RUNTIME"]
+		events_logger = "file"
+		events_logfile_path = "$d/events.log"
+		hooks_dir = []
+	EOC
+	cat >"$d/storage.conf" <<-EOC
+		[storage]
+		driver = "vfs"
+		graphroot = "$d/root"
+		runroot = "$d/runroot"
+	EOC
+	cp "$(command -v busybox)" "$r/bin/busybox" || return 1
+	for x in $("$r/bin/busybox" --list); do
+		[ -e "$r/bin/$x" ] || ln -s busybox "$r/bin/$x"
+	done
+	cp "$HELPERS_DIR/touchmem" "$r/bin/touchmem" || return 1
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+	echo 'root:x:0:' >"$r/etc/group"
+	tar -C "$r" --owner=0 --group=0 -cf "$a/layer.tar" . || return 1
+	diff=$(sha256sum "$a/layer.tar" | cut -d' ' -f1)
+	mkdir "$a/$diff" && mv "$a/layer.tar" "$a/$diff/layer.tar"
+	jq -nc --arg d "sha256:$diff" '{architecture: "amd64", os: "linux",
+		config: {Cmd: ["/bin/sh"], Env: ["PATH=/bin"]}, rootfs: {type: "layers", diff_ids: [$d]}}' >"$a/config"
+	cfg=$(sha256sum "$a/config" | cut -d' ' -f1)
+	mv "$a/config" "$a/$cfg.json"
+	jq -nc --arg c "$cfg.json" --arg l "$diff/layer.tar" --arg t "$P_IMAGE" \
+		'[{Config: $c, RepoTags: [$t], Layers: [$l]}]' >"$a/manifest.json"
+	tar -C "$a" -cf "$d/image.tar" manifest.json "$cfg.json" "$diff" || return 1
+	p_podman load -i "$d/image.tar" >"$MH_TW/podman-load.log" 2>&1 || { cat "$MH_TW/podman-load.log" >&2; return 1; }
+}
+
+p_teardown() {
+	[ -n "${P_DIR:-}" ] && [ -d "$P_DIR" ] || return 0
+	p_podman rm -af >/dev/null 2>&1 || true
+	grep -o " ${P_DIR}[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+	rm -rf "$P_DIR"
+	P_DIR=
+	local c
+	for c in /sys/fs/cgroup/*/memhook-p/libpod-* /sys/fs/cgroup/*/memhook-p/conmon; do
+		[ -d "$c" ] && rmdir "$c" 2>/dev/null
+	done
+	return 0
+}
+
+@test "podman: on-oom:2 with a workload that always OOMs: up through two restarts, then 137; restart count 0" {
+	command -v podman >/dev/null || skip "podman not installed (apt-get install podman)"
+	[ "$MH_CGVER" = 1 ] || [ "$(awk 'NR > 1' /proc/swaps | wc -l)" = 0 ] || skip "podman sets no swap limit here and this host has swap"
+	p_setup || { p_teardown; fail "podman setup failed"; }
+	run p_podman run --cidfile "$MH_TW/p.cid" --runtime "$RUNTIME" --cgroup-parent /memhook-p \
+		--memory 64m --memory-swap 64m --annotation io.memhook.restart=on-oom:2 \
+		"$P_IMAGE" touchmem 100
+	local id rc=$status out=$output
+	[ -s "$MH_TW/p.cid" ] || fail "podman run ($rc): $out"
+	id=$(cat "$MH_TW/p.cid")
+	local count
+	count=$(p_podman inspect -f '{{.RestartCount}}' "$id")
+	p_teardown
+	[ "$rc" = 137 ] || fail "podman run exit $rc: $out"
+	[[ $out == *"restarting"*"(attempt 2/2)"* ]] || fail "podman run's output: $out"
+	assert_equal "$count" 0
+	CID=$id
+	run rp_records restart
+	assert_equal "${#lines[@]}" 2
+	assert_equal "$(jq -s -c 'map(.mode) | unique' <<<"$output")" '["process"]'
+	run mh_wait_for sh -c '[ "$(jq -c "select(.id == \"$1\" and .event == \"restart\")" "$2" | wc -l)" = 2 ]' _ "$CID" "$STATE/events.jsonl"
+	assert_success
+}

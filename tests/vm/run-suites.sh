@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The bats scenarios that differ between cgroup v1 and v2, run inside a VM
+# of the given layout with the host's freshly built binaries (one boot per
+# layout: under TCG every process start is ~30x slower, so the unit tests and
+# the engine tests stay on the host).
+#
+#   tests/vm/run-suites.sh v2|v1 [BATS FILES…]
+# Prints tests/run-bats.sh's "bats: N passed, N failed" line; exits like it.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd -P)
+top=$(cd "$here/../.." && pwd -P)
+layout=${1:?usage: $0 v2|v1 [BATS FILES…]}
+shift
+files=("$@")
+# v2: every scenario whose meaning differs between the versions; v1 in
+# the VM adds what the host cannot show: v1 with real swap.
+if [ ${#files[@]} -eq 0 ]; then
+  case $layout in
+    v2) files=(tests/bats/hook_apply.bats tests/bats/swap_parity.bats tests/bats/oom_basic.bats
+               tests/bats/oom_verdicts.bats tests/bats/crun_hook.bats tests/bats/runtime_cli.bats) ;;
+    *) files=(tests/bats/swap_parity.bats tests/bats/oom_basic.bats) ;;
+  esac
+fi
+
+"$here/deps.sh" >/dev/null || { echo "vm-$layout: cannot install the VM's packages"; echo "bats: 0 passed, 1 failed"; exit 1; }
+
+# The guest's /tmp is empty and only the project folder is shared: work
+# files (rootfs, bundles) go there; runc state stays on the guest's tmpfs.
+exec "$here/run-in-vm.sh" --cgroup "$layout" --timeout 1500 \
+  --env MEMHOOK_BUILD="$top/build" \
+  --env MEMHOOK_TEST_WORK="$top/tests/work/vm-$layout" \
+  --env MEMHOOK_TEST_RUN=/run/memhook-t \
+  --env MEMHOOK_SKIP_ENGINES=1 \
+  --env MEMHOOK_IN_VM=1 \
+  -- "$top/tests/run-bats.sh" "${files[@]/#/$top/}"
