@@ -13,10 +13,12 @@
 #   --follow           stream the command's output while it runs
 # Environment (debugging): MEMHOOK_VM_ACCEL=kvm|tcg,... forces the
 # accelerator, MEMHOOK_VM_CPU the -cpu model (default max),
-# MEMHOOK_VM_QEMU_ARGS adds qemu arguments, MEMHOOK_VM_APPEND kernel ones.
+# MEMHOOK_VM_SMP the vCPU count (default 2), MEMHOOK_VM_QEMU_ARGS adds qemu
+# arguments, MEMHOOK_VM_APPEND kernel ones.
 # Prints COMMAND's output (stdout and stderr together) and exits with its
 # status. Exit 124: the guest hung (the console tail is printed); exit 125:
-# the harness failed before COMMAND ran. Each run keeps its files
+# the harness failed before COMMAND ran; exit 126: the guest kernel locked
+# up (soft lockup, which panics it) or panicked. Each run keeps its files
 # (cmd.sh, output, status, console.log) in tests/vm/work/<run>/.
 set -euo pipefail
 
@@ -101,9 +103,13 @@ accel=${MEMHOOK_VM_ACCEL:-$accel}
 
 append="console=ttyS0 panic=-1 quiet loglevel=3 memhook.run=$run memhook.project=$project"
 append+=" memhook.cgroup=$cgroup memhook.swap=$swap_mib ${MEMHOOK_VM_APPEND:-}"
+# A guest whose CPUs lock up (seen once in CI under multi-threaded TCG: both
+# vCPUs stuck in the kernel for 25 minutes) panics at once and ends the run
+# instead of waiting for the timeout; exit 126 tells the caller.
+append+=" softlockup_panic=1"
 
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none
-	-accel "$accel" -cpu "${MEMHOOK_VM_CPU:-max}" -smp 2 -m "$mem_mib" -no-reboot
+	-accel "$accel" -cpu "${MEMHOOK_VM_CPU:-max}" -smp "${MEMHOOK_VM_SMP:-2}" -m "$mem_mib" -no-reboot
 	-serial "file:$run/console.log"
 	-kernel "$kernel" -initrd "$initrd" -append "$append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
@@ -146,6 +152,11 @@ if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
 	echo "run-in-vm: guest killed after ${timeout_s}s timeout" >&2
 	console_tail
 	exit 124
+fi
+if [ ! -f "$run/status" ] && grep -qE 'soft lockup|Kernel panic' "$run/console.log" 2>/dev/null; then
+	echo "run-in-vm: the guest kernel locked up or panicked (qemu exit $qemu_rc, ${elapsed}s)" >&2
+	console_tail
+	exit 126
 fi
 if [ ! -f "$run/status" ]; then
 	echo "run-in-vm: the guest ended without running the command (qemu exit $qemu_rc, ${elapsed}s)" >&2
