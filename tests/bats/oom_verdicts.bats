@@ -4,6 +4,10 @@
 # the scenario a user would describe.
 
 load ../lib/common
+load ../lib/engines
+
+setup_file() { eng_setup_file memhook-w podman; }
+teardown_file() { eng_teardown_file; }
 
 setup() {
 	mh_setup
@@ -288,43 +292,32 @@ w_delete() {
 
 # ---------------------------------------------------------------- podman
 
-# A private podman (store, runroot, config) with memhook in --hooks-dir.
+# A private podman (tests/lib/engines.bash) with memhook in --hooks-dir.
 w_podman_setup() {
-	[ "${MEMHOOK_SKIP_ENGINES:-0}" != 1 ] || skip "MEMHOOK_SKIP_ENGINES=1"
-	command -v podman >/dev/null || skip "podman not installed"
-	PW=$MH_TR/podman
-	# podman refuses a runroot longer than 50 characters.
-	PW_RUN=/run/memhook-w-pm-$$
-	mkdir -p "$PW"/{root,tmp,hooks} "$PW_RUN"
-	cat >"$PW/containers.conf" <<-EOF
-		[containers]
-		netns = "none"
-		default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-		[engine]
-		runtime = "runc"
-		cgroup_manager = "cgroupfs"
-		events_logger = "file"
-		events_logfile_path = "$PW/events.log"
-	EOF
+	eng_skip_unless podman
+	PW=$MH_TW/podman
+	mkdir -p "$PW/hooks"
 	jq -n --arg p "$MEMHOOK" --arg s "$STATE" '{version: "1.0.0",
 		hook: {path: $p, args: ["memhook", "hook", "createRuntime", "--state-dir", $s]},
 		when: {always: true}, stages: ["createRuntime"]}' >"$PW/hooks/memhook-create.json"
 	jq -n --arg p "$MEMHOOK" --arg s "$STATE" '{version: "1.0.0",
 		hook: {path: $p, args: ["memhook", "hook", "poststop", "--state-dir", $s]},
 		when: {always: true}, stages: ["poststop"]}' >"$PW/hooks/memhook-poststop.json"
-	tar -C "$MH_ROOTFS" -c . | w_podman import --change 'CMD ["/bin/sh"]' - localhost/memhook-w-busybox >/dev/null
 }
 w_podman() {
-	CONTAINERS_CONF=$PW/containers.conf podman --root "$PW/root" --runroot "$PW_RUN" --tmpdir "$PW/tmp" \
-		--cgroup-manager cgroupfs --hooks-dir "$PW/hooks" "$@"
+	eng_podman --hooks-dir "$PW/hooks" "$@"
 }
 w_podman_teardown() {
 	[ -n "${PW:-}" ] || return 0
-	w_podman rm -af >/dev/null 2>&1 || true
-	w_podman rmi -af >/dev/null 2>&1 || true
-	rm -rf "$PW" "$PW_RUN" 2>/dev/null || true
+	local n id d
+	for n in memhook-w-main memhook-w-child; do
+		id=$(eng_podman inspect --format '{{.Id}}' "$n" 2>/dev/null) || continue
+		eng_podman rm -f "$n" >/dev/null 2>&1
+		for d in $(cg_host_dirs "libpod-$id"); do
+			rmdir "$d" 2>/dev/null
+		done
+	done
 	# podman puts conmon in a cgroup beside the containers'.
-	local d
 	for d in /sys/fs/cgroup/*/"$MH_CG_PARENT"/conmon /sys/fs/cgroup/"$MH_CG_PARENT"/conmon; do
 		[ -d "$d" ] && rmdir "$d" 2>/dev/null
 	done
@@ -337,7 +330,7 @@ w_podman_case() {
 	shift
 	CID=
 	run w_podman run --name "$name" --memory 64m --memory-swap 64m --cgroup-parent /memhook-w \
-		localhost/memhook-w-busybox "$@"
+		"$ENG_IMAGE" "$@"
 	rc=$status
 	podman_oom=$(w_podman inspect --format '{{.State.OOMKilled}}' "$name")
 	CID=$(w_podman inspect --format '{{.Id}}' "$name")

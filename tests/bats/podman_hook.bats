@@ -4,10 +4,12 @@
 # runs poststop.
 
 load ../lib/common
-load ../lib/podman
+load ../lib/engines
 
-setup_file() { mh_podman_setup_file; }
-teardown_file() { mh_podman_teardown_file; }
+# A private podman (tests/lib/engines.bash); containers and cgroups under
+# /memhook-t, as the runc tests'.
+setup_file() { eng_setup_file memhook-t podman; }
+teardown_file() { eng_teardown_file; }
 setup() {
 	mh_setup
 	mh_podman_setup

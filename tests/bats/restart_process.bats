@@ -9,7 +9,11 @@
 # shellcheck disable=SC2016  # jq filters are single-quoted on purpose
 
 load ../lib/common
+load ../lib/engines
 bats_require_minimum_version 1.5.0
+
+setup_file() { eng_setup_file memhook-p podman; }
+teardown_file() { eng_teardown_file; }
 
 setup() {
 	mh_setup
@@ -26,7 +30,6 @@ setup() {
 }
 
 teardown() {
-	p_teardown
 	mh_teardown
 }
 
@@ -154,89 +157,22 @@ rp_records() {
 
 # ---------------------------------------------------------------- podman
 # (podman splits --annotation values at commas: no backoff annotation.)
-# A private podman (own root, runroot, storage, events file under the
-# test's dir), as tests/bats/runtime_engines.bats sets it up.
-
-P_IMAGE=localhost/memhook-p-busybox:latest
-
-p_podman() {
-	local d=$P_DIR
-	env CONTAINERS_CONF="$d/containers.conf" CONTAINERS_STORAGE_CONF="$d/storage.conf" \
-		podman --root "$d/root" --runroot "$d/runroot" --tmpdir "$d/tmp" --storage-driver vfs \
-		--cgroup-manager cgroupfs --events-backend file "$@"
-}
-
-# The busybox rootfs with touchmem as a docker-archive image, loaded.
-p_setup() {
-	# podman wants a runroot path of at most 50 characters.
-	P_DIR=$(mktemp -d /run/memhook-p.XXXXXX) || return 1
-	local d=$P_DIR r=$P_DIR/rootfs a=$P_DIR/img diff cfg x
-	mkdir -p "$d"/{root,runroot,tmp} "$r"/{bin,proc,sys,dev,tmp,etc} "$a"
-	cat >"$d/containers.conf" <<-EOC
-		[containers]
-		netns = "none"
-		default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-
-		[engine]
-		runtime = "runc"
-		cgroup_manager = "cgroupfs"
-		conmon_env_vars = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "MEMHOOK_STATE_DIR=$STATE", "MEMHOOK_HOOK_PATH=$MEMHOOK", "MEMHOOK_CONFIG=$MH_TR/no-memhook.json", "MEMHOOK_REAL_RUNTIME=$MEMHOOK_REAL_RUNTIME"]
-		events_logger = "file"
-		events_logfile_path = "$d/events.log"
-		hooks_dir = []
-	EOC
-	cat >"$d/storage.conf" <<-EOC
-		[storage]
-		driver = "vfs"
-		graphroot = "$d/root"
-		runroot = "$d/runroot"
-	EOC
-	cp "$(command -v busybox)" "$r/bin/busybox" || return 1
-	for x in $("$r/bin/busybox" --list); do
-		[ -e "$r/bin/$x" ] || ln -s busybox "$r/bin/$x"
-	done
-	cp "$HELPERS_DIR/touchmem" "$r/bin/touchmem" || return 1
-	echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
-	echo 'root:x:0:' >"$r/etc/group"
-	tar -C "$r" --owner=0 --group=0 -cf "$a/layer.tar" . || return 1
-	diff=$(sha256sum "$a/layer.tar" | cut -d' ' -f1)
-	mkdir "$a/$diff" && mv "$a/layer.tar" "$a/$diff/layer.tar"
-	jq -nc --arg d "sha256:$diff" '{architecture: "amd64", os: "linux",
-		config: {Cmd: ["/bin/sh"], Env: ["PATH=/bin"]}, rootfs: {type: "layers", diff_ids: [$d]}}' >"$a/config"
-	cfg=$(sha256sum "$a/config" | cut -d' ' -f1)
-	mv "$a/config" "$a/$cfg.json"
-	jq -nc --arg c "$cfg.json" --arg l "$diff/layer.tar" --arg t "$P_IMAGE" \
-		'[{Config: $c, RepoTags: [$t], Layers: [$l]}]' >"$a/manifest.json"
-	tar -C "$a" -cf "$d/image.tar" manifest.json "$cfg.json" "$diff" || return 1
-	p_podman load -i "$d/image.tar" >"$MH_TW/podman-load.log" 2>&1 || { cat "$MH_TW/podman-load.log" >&2; return 1; }
-}
-
-p_teardown() {
-	[ -n "${P_DIR:-}" ] && [ -d "$P_DIR" ] || return 0
-	p_podman rm -af >/dev/null 2>&1 || true
-	grep -o " ${P_DIR}[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
-	rm -rf "$P_DIR"
-	P_DIR=
-	local c
-	for c in /sys/fs/cgroup/*/memhook-p/libpod-* /sys/fs/cgroup/*/memhook-p/conmon; do
-		[ -d "$c" ] && rmdir "$c" 2>/dev/null
-	done
-	return 0
-}
+# A private podman (tests/lib/engines.bash): memhook-runtime keeps its
+# state in $ENG_STATE there, shared by this file's engine tests.
 
 @test "podman: on-oom:2 with a workload that always OOMs: up through two restarts, then 137; restart count 0" {
-	command -v podman >/dev/null || skip "podman not installed (apt-get install podman)"
+	eng_skip_unless podman
 	[ "$MH_CGVER" = 1 ] || [ "$(awk 'NR > 1' /proc/swaps | wc -l)" = 0 ] || skip "podman sets no swap limit here and this host has swap"
-	p_setup || { p_teardown; fail "podman setup failed"; }
-	run p_podman run --cidfile "$MH_TW/p.cid" --runtime "$RUNTIME" --cgroup-parent /memhook-p \
+	STATE=$ENG_STATE
+	run eng_podman run --cidfile "$MH_TW/p.cid" --runtime "$RUNTIME" --cgroup-parent "/$ENG_PREFIX" \
 		--memory 64m --memory-swap 64m --annotation io.memhook.restart=on-oom:2 \
-		"$P_IMAGE" touchmem 100
+		"$ENG_IMAGE" touchmem 100
 	local id rc=$status out=$output
 	[ -s "$MH_TW/p.cid" ] || fail "podman run ($rc): $out"
 	id=$(cat "$MH_TW/p.cid")
 	local count
-	count=$(p_podman inspect -f '{{.RestartCount}}' "$id")
-	p_teardown
+	count=$(eng_podman inspect -f '{{.RestartCount}}' "$id")
+	eng_podman rm -f "$id" >/dev/null 2>&1
 	[ "$rc" = 137 ] || fail "podman run exit $rc: $out"
 	[[ $out == *"restarting"*"(attempt 2/2)"* ]] || fail "podman run's output: $out"
 	assert_equal "$count" 0
