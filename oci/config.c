@@ -150,6 +150,38 @@ oci_kv_get (const struct oci_kv_list *l, const char *key)
   return NULL;
 }
 
+const char *
+oci_env_get (const struct oci_config *c, const char *name)
+{
+  size_t n = strlen (name);
+
+  /* The first one, as getenv() in the container finds it. */
+  for (size_t i = 0; i < c->n_env; i++)
+    if (strncmp (c->env[i], name, n) == 0 && c->env[i][n] == '=')
+      return c->env[i] + n + 1;
+  return NULL;
+}
+
+/* One restart setting: the annotation, else the variable of process.env. */
+static struct restart_source
+restart_source (const struct oci_config *c, const char *annotation, const char *env, const char *env_name)
+{
+  struct restart_source s = { .value = oci_kv_get (&c->annotations, annotation), .name = annotation };
+
+  if (s.value == NULL && (s.value = oci_env_get (c, env)) != NULL)
+    s.name = env_name;
+  return s;
+}
+
+void
+oci_restart_sources (const struct oci_config *c, struct restart_sources *out)
+{
+  out->restart = restart_source (c, RESTART_ANNOTATION, RESTART_ENV, "process.env " RESTART_ENV);
+  out->backoff
+      = restart_source (c, RESTART_BACKOFF_ANNOTATION, RESTART_BACKOFF_ENV, "process.env " RESTART_BACKOFF_ENV);
+  out->grow = restart_source (c, RESTART_GROW_ANNOTATION, RESTART_GROW_ENV, "process.env " RESTART_GROW_ENV);
+}
+
 static void
 strv_free (char **v, size_t n)
 {

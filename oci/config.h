@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "json.h"
+#include "policy.h"
 
 struct opt_i64
 {
@@ -72,6 +73,15 @@ int oci_config_load (const char *path, struct oci_config *out, mh_error_t *err);
 void oci_config_free (struct oci_config *c);
 
 const char *oci_kv_get (const struct oci_kv_list *l, const char *key);
+
+/* The value of NAME in process.env (its first occurrence, as getenv()
+ * finds it), NULL when absent. */
+const char *oci_env_get (const struct oci_config *c, const char *name);
+
+/* The restart settings (policy.h): each io.memhook.* annotation, else the
+ * MEMHOOK_* variable of process.env that stands in for it; a refusal names
+ * the one that was used.  Points into *c. */
+void oci_restart_sources (const struct oci_config *c, struct restart_sources *out);
 /* An object of string values (annotations, unified) as a list in key
  * order; obj NULL gives an empty list.  Errors name "<path>.<key>". */
 int oci_kv_list_from_json (const struct json *obj, const char *path, struct oci_kv_list *out, mh_error_t *err);

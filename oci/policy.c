@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "size.h"
@@ -45,12 +46,14 @@ parse_count (const char *s, unsigned *out)
   return true;
 }
 
-int
-restart_parse_mode (const char *text, struct restart_policy *policy, mh_error_t *err)
+/* Each parser names the setting as the user gave it: `name` is the
+ * annotation, or the environment variable standing in for it. */
+static int
+parse_mode (const char *text, const char *name, struct restart_policy *policy, mh_error_t *err)
 {
   static const struct
   {
-    const char *name;
+    const char *word;
     enum restart_mode mode;
     bool takes_count;
   } modes[] = {
@@ -63,27 +66,33 @@ restart_parse_mode (const char *text, struct restart_policy *policy, mh_error_t 
   size_t name_len;
 
   if (text == NULL || *text == '\0')
-    return mh_error_make (err, 0, RESTART_ANNOTATION ": empty value; " MODE_FIX);
+    return mh_error_make (err, 0, "%s: empty value; " MODE_FIX, name);
   colon = strchr (text, ':');
   name_len = colon ? (size_t) (colon - text) : strlen (text);
   for (size_t i = 0; i < sizeof (modes) / sizeof (modes[0]); i++)
     {
       unsigned count = 0;
 
-      if (strlen (modes[i].name) != name_len || strncmp (modes[i].name, text, name_len) != 0)
+      if (strlen (modes[i].word) != name_len || strncmp (modes[i].word, text, name_len) != 0)
         continue;
       if (colon && !modes[i].takes_count)
-        return mh_error_make (err, 0, RESTART_ANNOTATION ": \"%s\" takes no count; use %s, or on-failure:N"
-                              " or on-oom:N for at most N restarts", text, modes[i].name);
+        return mh_error_make (err, 0, "%s: \"%s\" takes no count; use %s, or on-failure:N"
+                              " or on-oom:N for at most N restarts", name, text, modes[i].word);
       if (colon && !parse_count (colon + 1, &count))
-        return mh_error_make (err, 0, RESTART_ANNOTATION ": \"%s\" has a bad count \"%s\"; N is the most"
-                              " restarts, a whole number up to %u (0 = no limit)", text, colon + 1,
+        return mh_error_make (err, 0, "%s: \"%s\" has a bad count \"%s\"; N is the most"
+                              " restarts, a whole number up to %u (0 = no limit)", name, text, colon + 1,
                               MAX_RESTART_COUNT);
       policy->mode = modes[i].mode;
       policy->max_restarts = count;
       return 0;
     }
-  return mh_error_make (err, 0, RESTART_ANNOTATION ": \"%s\" is not a policy; " MODE_FIX, text);
+  return mh_error_make (err, 0, "%s: \"%s\" is not a policy; " MODE_FIX, name, text);
+}
+
+int
+restart_parse_mode (const char *text, struct restart_policy *policy, mh_error_t *err)
+{
+  return parse_mode (text, RESTART_ANNOTATION, policy, err);
 }
 
 /* Split "a,b,c" into at most `max` non-empty fields of at most 63 bytes. */
@@ -116,39 +125,43 @@ split_fields (const char *text, const char *what, const char *fix, char fields[]
     }
 }
 
-int
-restart_parse_backoff (const char *text, struct restart_policy *policy, mh_error_t *err)
+static int
+parse_backoff (const char *text, const char *name, struct restart_policy *policy, mh_error_t *err)
 {
-  static const char *names[] = { "INITIAL", "MAX", "RESET" };
-  static const char *whats[] = { RESTART_BACKOFF_ANNOTATION " INITIAL", RESTART_BACKOFF_ANNOTATION " MAX",
-                                 RESTART_BACKOFF_ANNOTATION " RESET" };
-  char fields[3][64];
+  static const char *parts[] = { "INITIAL", "MAX", "RESET" };
+  char fields[3][64], what[160];
   int64_t ms[3] = { 0, RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_RESET_MS };
   size_t n;
 
-  if (split_fields (text, RESTART_BACKOFF_ANNOTATION, BACKOFF_FIX, fields, 3, &n, err) < 0)
+  if (split_fields (text, name, BACKOFF_FIX, fields, 3, &n, err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
     {
-      if (duration_parse (fields[i], whats[i], &ms[i], err) < 0)
+      snprintf (what, sizeof what, "%s %s", name, parts[i]);
+      if (duration_parse (fields[i], what, &ms[i], err) < 0)
         return -1;
       if (ms[i] == 0)
-        return mh_error_make (err, 0, RESTART_BACKOFF_ANNOTATION ": %s \"%s\" must be above 0; %s", names[i],
-                              fields[i], BACKOFF_FIX);
+        return mh_error_make (err, 0, "%s: %s \"%s\" must be above 0; %s", name, parts[i], fields[i], BACKOFF_FIX);
       if (ms[i] > RESTART_BACKOFF_LIMIT_MS)
-        return mh_error_make (err, 0, RESTART_BACKOFF_ANNOTATION ": %s \"%s\" is longer than a day; give at"
-                              " most 24h", names[i], fields[i]);
+        return mh_error_make (err, 0, "%s: %s \"%s\" is longer than a day; give at most 24h", name, parts[i],
+                              fields[i]);
     }
   /* A lone INITIAL above the default MAX raises MAX rather than failing. */
   if (n == 1 && ms[1] < ms[0])
     ms[1] = ms[0];
   if (ms[1] < ms[0])
-    return mh_error_make (err, 0, RESTART_BACKOFF_ANNOTATION ": MAX \"%s\" is below INITIAL \"%s\"; give"
-                          " MAX >= INITIAL", fields[1], fields[0]);
+    return mh_error_make (err, 0, "%s: MAX \"%s\" is below INITIAL \"%s\"; give MAX >= INITIAL", name, fields[1],
+                          fields[0]);
   policy->backoff_initial_ms = ms[0];
   policy->backoff_max_ms = ms[1];
   policy->backoff_reset_ms = ms[2];
   return 0;
+}
+
+int
+restart_parse_backoff (const char *text, struct restart_policy *policy, mh_error_t *err)
+{
+  return parse_backoff (text, RESTART_BACKOFF_ANNOTATION, policy, err);
 }
 
 /* "1.5" → 1500000 millionths; at most 6 decimals, no sign, no exponent. */
@@ -180,30 +193,30 @@ parse_factor (const char *s, uint64_t *out)
   return true;
 }
 
-int
-restart_parse_grow (const char *text, struct restart_policy *policy, mh_error_t *err)
+static int
+parse_grow (const char *text, const char *name, struct restart_policy *policy, mh_error_t *err)
 {
-  char fields[2][64];
+  char fields[2][64], what[160];
   uint64_t factor;
   int64_t max = -1;
   size_t n;
 
-  if (split_fields (text, RESTART_GROW_ANNOTATION, GROW_FIX, fields, 2, &n, err) < 0)
+  if (split_fields (text, name, GROW_FIX, fields, 2, &n, err) < 0)
     return -1;
   if (!parse_factor (fields[0], &factor))
-    return mh_error_make (err, 0, RESTART_GROW_ANNOTATION ": FACTOR \"%s\" is not a number; give a decimal"
-                          " above 1 and at most %d with up to 6 decimals, e.g. 1.5", fields[0],
-                          RESTART_GROW_FACTOR_MAX);
+    return mh_error_make (err, 0, "%s: FACTOR \"%s\" is not a number; give a decimal above 1 and at most %d with"
+                          " up to 6 decimals, e.g. 1.5", name, fields[0], RESTART_GROW_FACTOR_MAX);
   if (factor <= RESTART_GROW_SCALE || factor > (uint64_t) RESTART_GROW_FACTOR_MAX * RESTART_GROW_SCALE)
-    return mh_error_make (err, 0, RESTART_GROW_ANNOTATION ": FACTOR \"%s\" must be above 1 and at most %d;"
-                          " e.g. 1.5", fields[0], RESTART_GROW_FACTOR_MAX);
+    return mh_error_make (err, 0, "%s: FACTOR \"%s\" must be above 1 and at most %d; e.g. 1.5", name, fields[0],
+                          RESTART_GROW_FACTOR_MAX);
   if (n == 2)
     {
-      if (size_parse (fields[1], RESTART_GROW_ANNOTATION " MAX", &max, err) < 0)
+      snprintf (what, sizeof what, "%s MAX", name);
+      if (size_parse (fields[1], what, &max, err) < 0)
         return -1;
       if (max == 0)
-        return mh_error_make (err, 0, RESTART_GROW_ANNOTATION ": MAX \"%s\" must be above 0; give a size such"
-                              " as 1g, or max for no ceiling", fields[1]);
+        return mh_error_make (err, 0, "%s: MAX \"%s\" must be above 0; give a size such as 1g, or max for no"
+                              " ceiling", name, fields[1]);
     }
   policy->grow = true;
   policy->grow_factor = (uint32_t) factor;
@@ -212,20 +225,47 @@ restart_parse_grow (const char *text, struct restart_policy *policy, mh_error_t 
 }
 
 int
-restart_policy_parse (const char *restart, const char *backoff, const char *grow, struct restart_policy *policy,
-                      mh_error_t *err)
+restart_parse_grow (const char *text, struct restart_policy *policy, mh_error_t *err)
+{
+  return parse_grow (text, RESTART_GROW_ANNOTATION, policy, err);
+}
+
+static const char *
+source_name (const struct restart_source *s, const char *annotation)
+{
+  return s->name ? s->name : annotation;
+}
+
+int
+restart_policy_parse_sources (const struct restart_sources *src, struct restart_policy *policy, mh_error_t *err)
 {
   struct restart_policy p;
 
   restart_policy_init (&p);
-  if (restart != NULL && restart_parse_mode (restart, &p, err) < 0)
+  if (src->restart.value != NULL
+      && parse_mode (src->restart.value, source_name (&src->restart, RESTART_ANNOTATION), &p, err) < 0)
     return -1;
-  if (backoff != NULL && restart_parse_backoff (backoff, &p, err) < 0)
+  if (src->backoff.value != NULL
+      && parse_backoff (src->backoff.value, source_name (&src->backoff, RESTART_BACKOFF_ANNOTATION), &p, err) < 0)
     return -1;
-  if (grow != NULL && restart_parse_grow (grow, &p, err) < 0)
+  if (src->grow.value != NULL
+      && parse_grow (src->grow.value, source_name (&src->grow, RESTART_GROW_ANNOTATION), &p, err) < 0)
     return -1;
   *policy = p;
   return 0;
+}
+
+int
+restart_policy_parse (const char *restart, const char *backoff, const char *grow, struct restart_policy *policy,
+                      mh_error_t *err)
+{
+  const struct restart_sources src = {
+    .restart = { .value = restart },
+    .backoff = { .value = backoff },
+    .grow = { .value = grow },
+  };
+
+  return restart_policy_parse_sources (&src, policy, err);
 }
 
 static bool

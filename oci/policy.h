@@ -18,6 +18,14 @@
 #define RESTART_BACKOFF_ANNOTATION "io.memhook.restart.backoff"
 #define RESTART_GROW_ANNOTATION "io.memhook.oom.grow"
 
+/* The same settings as variables of the container's environment
+ * (process.env), for engines that cannot set annotations (docker 20.10:
+ * no --annotation, and its labels never reach config.json).  An
+ * annotation wins over its variable. */
+#define RESTART_ENV "MEMHOOK_RESTART"
+#define RESTART_BACKOFF_ENV "MEMHOOK_RESTART_BACKOFF"
+#define RESTART_GROW_ENV "MEMHOOK_OOM_GROW"
+
 /* Docker's backoff: 100 ms doubling to 1 min, reset after 10 s of running. */
 #define RESTART_BACKOFF_INITIAL_MS 100
 #define RESTART_BACKOFF_MAX_MS 60000
@@ -91,6 +99,24 @@ int restart_parse_grow (const char *text, struct restart_policy *policy, mh_erro
 /* All three annotations; NULL = absent.  *policy is written only on success. */
 int restart_policy_parse (const char *restart, const char *backoff, const char *grow,
                           struct restart_policy *policy, mh_error_t *err);
+
+/* One setting as a container gave it: its text (NULL = absent) and the
+ * name a refusal calls it by (NULL = its annotation's name). */
+struct restart_source
+{
+  const char *value;
+  const char *name;
+};
+
+/* The three settings, each from wherever it was found. */
+struct restart_sources
+{
+  struct restart_source restart, backoff, grow;
+};
+
+/* restart_policy_parse with each refusal naming where the value came from. */
+int restart_policy_parse_sources (const struct restart_sources *src, struct restart_policy *policy,
+                                  mh_error_t *err);
 
 /* Should a run that ended so be followed by another?  attempts_so_far =
  * restarts already done.  on-oom: OOMKilled only; on-failure: a non-zero

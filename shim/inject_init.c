@@ -198,22 +198,26 @@ add_mounts (struct json *root, const char *init_path, const char *host_dir, mh_e
   return 0;
 }
 
-/* [init, --policy P, --backoff B, --grow G, --verdict-dir, --events-file, --, old args…] */
+/* [init, --policy P, --backoff B, --grow G, --verdict-dir, --events-file, --, old args…]; each
+ * setting from its annotation or from process.env (oci_restart_sources). */
 static int
 prefix_args (struct json *root, const struct oci_config *config, mh_error_t *err)
 {
-  static const struct
-  {
-    const char *flag, *annotation;
-  } copied[] = {
-    { "--policy", RESTART_ANNOTATION },
-    { "--backoff", RESTART_BACKOFF_ANNOTATION },
-    { "--grow", RESTART_GROW_ANNOTATION },
-  };
+  struct restart_sources src;
   struct json *process = json_get (root, "process");
   const struct json *old = process_args (root);
   struct json *args = json_new_array ();
   int r = 0;
+
+  oci_restart_sources (config, &src);
+  const struct
+  {
+    const char *flag, *value;
+  } copied[] = {
+    { "--policy", src.restart.value },
+    { "--backoff", src.backoff.value },
+    { "--grow", src.grow.value },
+  };
 
   if (args == NULL)
     return mh_error_make (err, ENOMEM, "config.json");
@@ -223,9 +227,8 @@ prefix_args (struct json *root, const struct oci_config *config, mh_error_t *err
     r = push_string (args, INJECT_INIT_DEST, err);
   for (size_t i = 0; r == 0 && i < sizeof copied / sizeof copied[0]; i++)
     {
-      const char *v = oci_kv_get (&config->annotations, copied[i].annotation);
-      if (v != NULL)
-        r = push_string (args, copied[i].flag, err) < 0 || push_string (args, v, err) < 0 ? -1 : 0;
+      if (copied[i].value != NULL)
+        r = push_string (args, copied[i].flag, err) < 0 || push_string (args, copied[i].value, err) < 0 ? -1 : 0;
     }
   if (r == 0)
     r = push_string (args, "--verdict-dir", err) < 0 || push_string (args, INJECT_VERDICTS_DEST, err) < 0

@@ -52,10 +52,10 @@ struct supervisor
 int
 shim_restart_policy (const struct oci_config *config, struct restart_policy *out, mh_error_t *err)
 {
-  const struct oci_kv_list *a = &config->annotations;
+  struct restart_sources src;
 
-  return restart_policy_parse (oci_kv_get (a, RESTART_ANNOTATION), oci_kv_get (a, RESTART_BACKOFF_ANNOTATION),
-                               oci_kv_get (a, RESTART_GROW_ANNOTATION), out, err);
+  oci_restart_sources (config, &src);
+  return restart_policy_parse_sources (&src, out, err);
 }
 
 bool

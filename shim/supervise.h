@@ -16,8 +16,9 @@
 /* How long to wait for poststop to finish the record after a run. */
 #define SHIM_RECORD_WAIT_MS 1000
 
-/* The restart policy from the config's annotations; a malformed
- * annotation is an error naming it (on create and run alike). */
+/* The restart policy from the config's annotations, or from process.env
+ * where an annotation is absent (oci_restart_sources); a malformed value
+ * is an error naming its annotation or variable (on create and run alike). */
 int shim_restart_policy (const struct oci_config *config, struct restart_policy *out, mh_error_t *err);
 
 /* Whether `run` must supervise: a policy other than "no". */

@@ -12,7 +12,7 @@ load ../lib/common
 load ../lib/engines
 bats_require_minimum_version 1.5.0
 
-setup_file() { eng_setup_file memhook-p podman; }
+setup_file() { eng_setup_file memhook-p podman containerd docker; }
 teardown_file() { eng_teardown_file; }
 
 setup() {
@@ -87,6 +87,44 @@ rp_records() {
 	assert_success
 	run cmp "$CONFIG" "$MH_TW/first.json"
 	assert_success
+}
+
+# rp_env NAME=VALUE…: add to the bundle's process.env.
+rp_env() {
+	mh_jq --argjson e "$(mh_json_array "$@")" '.process.env += $e'
+}
+
+@test "create: the restart settings from process.env (MEMHOOK_RESTART…) when there is no annotation" {
+	rp_bundle no /bin/true
+	mh_jq 'del(.annotations)'
+	rp_env MEMHOOK_RESTART=on-oom:3 MEMHOOK_RESTART_BACKOFF=200ms,2s,20s MEMHOOK_OOM_GROW=1.5,256m
+	run rp_create
+	assert_success
+	assert_equal "$(jq -c '.process.args[0:8]' "$CONFIG")" '["/.memhook/init","--policy","on-oom:3","--backoff","200ms,2s,20s","--grow","1.5,256m","--verdict-dir"]'
+}
+
+@test "create: an annotation wins over its MEMHOOK_* variable" {
+	rp_bundle on-oom:2 /bin/true
+	rp_env MEMHOOK_RESTART=always MEMHOOK_RESTART_BACKOFF=5s MEMHOOK_OOM_GROW=2
+	run rp_create
+	assert_success
+	# restart and backoff from the annotations, grow (no annotation) from the environment
+	assert_equal "$(jq -c '.process.args[0:7]' "$CONFIG")" '["/.memhook/init","--policy","on-oom:2","--backoff","100ms,1s,10s","--grow","2"]'
+}
+
+@test "create: a malformed MEMHOOK_* variable is refused naming it, and nothing is created" {
+	rp_bundle no /bin/true
+	mh_jq 'del(.annotations)'
+	rp_env MEMHOOK_RESTART=sometimes
+	run -1 "$RUNTIME" --root "$MH_RUNC_ROOT" create --bundle "$BUNDLE" "$CID" </dev/null
+	assert_output "memhook: $CID: process.env MEMHOOK_RESTART: \"sometimes\" is not a policy; use no, on-oom[:N], on-failure[:N] or always"
+	run ! mh_container_exists "$CID"
+	mh_jq '.process.env = [.process.env[] | select(startswith("MEMHOOK_") | not)] + ["MEMHOOK_RESTART=on-oom", "MEMHOOK_RESTART_BACKOFF=1s,0.5s"]'
+	run -1 "$RUNTIME" --root "$MH_RUNC_ROOT" create --bundle "$BUNDLE" "$CID" </dev/null
+	assert_output --partial "memhook: $CID: process.env MEMHOOK_RESTART_BACKOFF: MAX \"0.5s\" is below INITIAL \"1s\""
+	run ! mh_container_exists "$CID"
+	# the config was left as it was
+	assert_equal "$(jq -c '.process.args' "$CONFIG")" '["/bin/true"]'
 }
 
 @test "create without a restart policy: process.args untouched" {
@@ -182,4 +220,115 @@ rp_records() {
 	assert_equal "$(jq -s -c 'map(.mode) | unique' <<<"$output")" '["process"]'
 	run mh_wait_for sh -c '[ "$(jq -c "select(.id == \"$1\" and .event == \"restart\")" "$2" | wc -l)" = 2 ]' _ "$CID" "$STATE/events.jsonl"
 	assert_success
+}
+
+# ---------------------------------------------------------------- docker
+# docker 20.10 has no --annotation, and its labels never reach
+# config.json: tried with a private dockerd, `docker run --label
+# io.memhook.restart=on-oom:2` gives a config.json with no annotations at
+# all.  The restart settings go in the container's environment instead
+# (-e MEMHOOK_RESTART=…, process.env in config.json).
+
+# rd_run [docker run options…] -- CMD…: docker run under memhook-runtime,
+# 64 MiB without swap; the container id in CID.
+rd_run() {
+	local opts=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	rm -f "$MH_TW/d.cid"
+	eng_docker run --cidfile "$MH_TW/d.cid" --network none --runtime memhook --memory 64m --memory-swap 64m \
+		"${opts[@]}" "$ENG_IMAGE" "$@" </dev/null
+}
+rd_cid() {
+	CID=$(cat "$MH_TW/d.cid") || fail "docker made no container"
+}
+
+# The workload's host pid: memhook-init's (the container's pid 1) child.
+rd_workload_pid() {
+	local ipid wpid="" i
+	ipid=$(eng_docker inspect -f '{{.State.Pid}}' "$CID")
+	[ "$ipid" -gt 0 ] || return 1
+	for i in $(seq 50); do
+		wpid=$(awk '{print $1}' "/proc/$ipid/task/$ipid/children" 2>/dev/null) || true
+		[ -n "$wpid" ] && break
+		sleep 0.1
+	done
+	[ -n "$wpid" ] && echo "$wpid"
+}
+
+rd_skip() {
+	eng_skip_unless docker
+	[ "$MH_CGVER" = 1 ] || [ "$(awk 'NR > 1' /proc/swaps | wc -l)" = 0 ] ||
+		skip "docker 20.10 sets no swap limit on cgroup v2 and this host has swap"
+	STATE=$ENG_STATE
+}
+
+@test "docker: on-oom:2 from -e MEMHOOK_RESTART, a workload that always OOMs: up through two restarts, then 137; RestartCount 0" {
+	rd_skip
+	run rd_run -e MEMHOOK_RESTART=on-oom:2 -e MEMHOOK_RESTART_BACKOFF=100ms,1s,10s -- touchmem 100
+	local rc=$status out=$output
+	rd_cid
+	assert_equal "$rc" 137
+	[[ $out == *"restarting"*"(attempt 2/2)"* ]] || fail "docker run's output: $out"
+	assert_equal "$(eng_docker inspect -f '{{.RestartCount}} {{.State.ExitCode}}' "$CID")" "0 137"
+	# One container, created once: one apply by the hook.
+	assert_equal "$(mh_events apply | wc -l)" 1
+	run rp_records restart
+	assert_equal "$(jq -s -c 'map([.mode, .attempt, .after, .delay_ms])' <<<"$output")" '[["process",1,"OOMKilled",100],["process",2,"OOMKilled",200]]'
+	run rp_records exit
+	assert_equal "$(jq -s -c 'map(.verdict)' <<<"$output")" '["OOMKilled","OOMKilled","OOMKilled"]'
+	run mh_wait_for sh -c '[ "$(jq -c "select(.id == \"$1\" and .event == \"restart\")" "$2" | wc -l)" = 2 ]' _ "$CID" "$STATE/events.jsonl"
+	assert_success
+	eng_docker rm "$CID" >/dev/null
+}
+
+@test "docker: on-oom:2, kill -9 of the workload's host pid (not memhook-init's): Killed, no restart" {
+	rd_skip
+	run rd_run -d -e MEMHOOK_RESTART=on-oom:2 -- sleep 1000
+	assert_success
+	rd_cid
+	local wpid ipid
+	ipid=$(eng_docker inspect -f '{{.State.Pid}}' "$CID")
+	wpid=$(rd_workload_pid) || fail "no workload under memhook-init ($ipid)"
+	[ "$wpid" != "$ipid" ] || fail "the workload is the container's pid 1"
+	# docker kill signals only the container's pid 1 (memhook-init): the
+	# workload's own death is a kill from the host.
+	kill -KILL "$wpid"
+	run timeout 20 "$ENG_DOCKER_CLI" -H "unix://$ENG_DIR/docker/docker.sock" wait "$CID"
+	assert_output 137
+	assert_equal "$(eng_docker inspect -f '{{.RestartCount}} {{.State.OOMKilled}}' "$CID")" "0 false"
+	run rp_records restart
+	assert_output ""
+	run rp_records exit
+	assert_equal "$(jq -c '[.verdict, .exit_code]' <<<"$output")" '["Killed",137]'
+	assert_equal "$(mh_events restart)" ""
+	eng_docker rm "$CID" >/dev/null
+}
+
+@test "docker: docker stop during a backoff ends the container within 5 s with the last run's 137" {
+	rd_skip
+	run rd_run -d -e MEMHOOK_RESTART=on-oom -e MEMHOOK_RESTART_BACKOFF=60s -- touchmem 100
+	assert_success
+	rd_cid
+	# memhook-init is waiting 60 s before the second run
+	mh_wait_for eval '[ -n "$(rp_records restart 2>/dev/null)" ]' || fail "no restart record: $(eng_docker logs "$CID" 2>&1)"
+	local t0 took
+	t0=$(date +%s%N)
+	eng_docker stop -t 10 "$CID" >/dev/null
+	took=$((($(date +%s%N) - t0) / 1000000))
+	[ "$took" -lt 5000 ] || fail "docker stop took $took ms"
+	assert_equal "$(eng_docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}' "$CID")" "exited 137 0"
+	# no second run: one restart decided, never started
+	assert_equal "$(rp_records restart | wc -l)" 1
+	assert_equal "$(rp_records exit | wc -l)" 1
+	eng_docker rm "$CID" >/dev/null
+}
+
+@test "docker: a malformed -e MEMHOOK_RESTART is refused at create naming the variable" {
+	eng_skip_unless docker
+	run --separate-stderr rd_run -e MEMHOOK_RESTART=sometimes -- true
+	assert_failure
+	rd_cid
+	[[ $stderr == *"memhook: $CID: process.env MEMHOOK_RESTART: \"sometimes\" is not a policy"* ]] || fail "docker's stderr: $stderr"
+	eng_docker rm -f "$CID" >/dev/null
 }

@@ -308,6 +308,42 @@ test_from_json_keeps_tree (void **state)
   mh_error_free (&err);
 }
 
+/* The restart settings: each annotation, else its MEMHOOK_* variable in
+ * process.env (docker 20.10 cannot set annotations); the name a refusal
+ * gives says which one was used. */
+static void
+test_restart_sources (void **state)
+{
+  struct oci_config c;
+  struct restart_sources src;
+  (void) state;
+
+  parse_ok ("{\"annotations\": {\"io.memhook.restart\": \"on-oom:2\"},"
+            " \"process\": {\"args\": [\"x\"], \"env\": [\"PATH=/bin\", \"MEMHOOK_RESTART=always\","
+            " \"MEMHOOK_RESTART_BACKOFF=1s,2s\", \"MEMHOOK_RESTART_BACKOFF=9s\", \"MEMHOOK_OOM_GROWTH=2\","
+            " \"MEMHOOK_OOM_GROW\"]}}",
+            &c);
+  oci_restart_sources (&c, &src);
+  /* the annotation wins */
+  assert_string_equal (src.restart.value, "on-oom:2");
+  assert_string_equal (src.restart.name, "io.memhook.restart");
+  /* the first occurrence, as getenv() in the container */
+  assert_string_equal (src.backoff.value, "1s,2s");
+  assert_string_equal (src.backoff.name, "process.env MEMHOOK_RESTART_BACKOFF");
+  /* neither a longer name nor an entry without '=' counts */
+  assert_null (src.grow.value);
+  assert_null (oci_env_get (&c, "MEMHOOK_OOM_GROW"));
+  assert_string_equal (oci_env_get (&c, "PATH"), "/bin");
+  oci_config_free (&c);
+
+  parse_ok ("{}", &c);
+  oci_restart_sources (&c, &src);
+  assert_null (src.restart.value);
+  assert_null (src.backoff.value);
+  assert_null (src.grow.value);
+  oci_config_free (&c);
+}
+
 static void
 test_load_prefixes_path (void **state)
 {
@@ -356,6 +392,7 @@ main (void)
     cmocka_unit_test (test_duplicate_keys_last_wins),
     cmocka_unit_test (test_from_json_keeps_tree),
     cmocka_unit_test (test_load_prefixes_path),
+    cmocka_unit_test (test_restart_sources),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -43,6 +43,49 @@ assert_refused (const char *restart, const char *backoff, const char *grow, cons
   mh_error_free (&err);
 }
 
+/* A value from the container's environment is refused naming the variable. */
+static void
+test_sources_name_the_variable (void **state)
+{
+  struct restart_policy p;
+  mh_error_t err = NULL;
+  struct restart_sources src = {
+    .restart = { .value = "on-oom:2", .name = "process.env MEMHOOK_RESTART" },
+    .backoff = { .value = "1s,fast", .name = "process.env MEMHOOK_RESTART_BACKOFF" },
+  };
+  (void) state;
+
+  assert_int_equal (restart_policy_parse_sources (&src, &p, &err), -1);
+  assert_string_equal (err->msg, "process.env MEMHOOK_RESTART_BACKOFF MAX: \"fast\" is not a duration; "
+                                 "use e.g. 100ms, 10s, 1.5m, 2h, or milliseconds");
+  mh_error_free (&err);
+
+  src.backoff.value = NULL;
+  src.grow = (struct restart_source){ .value = "0.5", .name = "process.env MEMHOOK_OOM_GROW" };
+  assert_int_equal (restart_policy_parse_sources (&src, &p, &err), -1);
+  assert_non_null (strstr (err->msg, "process.env MEMHOOK_OOM_GROW: FACTOR \"0.5\" must be above 1"));
+  mh_error_free (&err);
+
+  src.grow.value = NULL;
+  src.restart.value = "sometimes";
+  assert_int_equal (restart_policy_parse_sources (&src, &p, &err), -1);
+  assert_non_null (strstr (err->msg, "process.env MEMHOOK_RESTART: \"sometimes\" is not a policy"));
+  mh_error_free (&err);
+
+  /* No name: the annotation's. */
+  src.restart = (struct restart_source){ .value = "on-oom:x" };
+  assert_int_equal (restart_policy_parse_sources (&src, &p, &err), -1);
+  assert_non_null (strstr (err->msg, "io.memhook.restart: \"on-oom:x\" has a bad count"));
+  mh_error_free (&err);
+
+  src.restart.value = "on-oom:2";
+  src.backoff = (struct restart_source){ .value = "1s,2s,3s", .name = "process.env MEMHOOK_RESTART_BACKOFF" };
+  assert_int_equal (restart_policy_parse_sources (&src, &p, &err), 0);
+  assert_int_equal (p.mode, RESTART_ON_OOM);
+  assert_int_equal (p.max_restarts, 2);
+  assert_int_equal (p.backoff_reset_ms, 3000);
+}
+
 static void
 test_defaults (void **state)
 {
@@ -429,6 +472,7 @@ main (void)
     cmocka_unit_test (test_grow_max),
     cmocka_unit_test (test_grow_none),
     cmocka_unit_test (test_names),
+    cmocka_unit_test (test_sources_name_the_variable),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
