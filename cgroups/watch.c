@@ -1,17 +1,19 @@
 /* The OOM watcher: one small process per container, asleep in epoll_wait
  * until the kernel has something to say.
  *
- * It holds: the cgroup dir (fd 3); v1: an eventfd registered through
+ * It holds what the hook opened for it before the container ran (watch.h,
+ * WATCH_FD_*): the cgroup dir; v1: an eventfd registered through
  * cgroup.event_control on memory.oom_control (it also fires when the
  * cgroup is removed: cgroup.event_control then no longer exists, conmon's
- * test); v2: inotify on memory.events and cgroup.events; a pidfd on the
- * main process; /dev/kmsg positioned at its end when it started.  No
+ * test); a pidfd on the main process; /dev/kmsg positioned at its end.
+ * v2: its own inotify on memory.events and cgroup.events.  No
  * timer runs while nothing happens; /dev/kmsg is read only after an OOM
  * notification, with a short bounded wait because the kernel's "Killed
  * process" line can trail the counter.
  *
  * It ends by itself once the main process is gone and the cgroup is empty
- * or removed, writing watch.json with ended_cleanly: poststop's evidence. */
+ * or removed, writing watch.json with ended_cleanly, and ends the run with
+ * its verdict (state/finish.c) unless memhook-runtime run does that. */
 #include "watch.h"
 
 #include <errno.h>
@@ -24,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -34,13 +35,12 @@
 #include "cgfile.h"
 #include "cleanup.h"
 #include "events.h"
+#include "finish.h"
 #include "fsutil.h"
 #include "oom.h"
 #include "path.h"
 #include "statedir.h"
 
-#define FD_CGROUP 3
-#define FD_READY 4
 /* How long the kernel's kill line may trail the counter, and how long a
  * v1 notification (sent before the kill) may precede the kill. */
 #define KMSG_TRAIL_MS 100
@@ -68,6 +68,8 @@ struct watcher
   const char *id;
   const char *memcg; /* relative to the controller's root, as the kernel prints it */
   const char *name, *pod, *ns;
+  const char *metrics_dir;
+  bool exit_by_runtime;
   enum cg_version version;
   pid_t main_pid;
   int64_t limit;
@@ -144,9 +146,10 @@ parse_args (struct watcher *w, int argc, char **argv, mh_error_t *err)
       const char *a = argv[i];
       const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 
-      if (strcmp (a, "--bench") == 0)
+      if (strcmp (a, "--bench") == 0 || strcmp (a, "--exit-by-runtime") == 0)
         {
-          w->bench = true;
+          w->bench |= strcmp (a, "--bench") == 0;
+          w->exit_by_runtime |= strcmp (a, "--exit-by-runtime") == 0;
           continue;
         }
       if (val == NULL)
@@ -164,6 +167,8 @@ parse_args (struct watcher *w, int argc, char **argv, mh_error_t *err)
         w->pod = val;
       else if (strcmp (a, "--namespace") == 0)
         w->ns = val;
+      else if (strcmp (a, "--metrics-dir") == 0)
+        w->metrics_dir = val;
       else if (strcmp (a, "--cgroup-version") == 0)
         {
           if (parse_i64 (val, a, &v, err) < 0)
@@ -650,27 +655,6 @@ on_main_exit (struct watcher *w)
 /* ---- setup ---- */
 
 static int
-watch_v1 (struct watcher *w, mh_error_t *err)
-{
-  cleanup_close int ecfd = -1;
-  char line[64];
-
-  w->notifyfd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (w->notifyfd < 0)
-    return mh_error_make (err, errno, "eventfd");
-  w->ocfd = openat (w->cgfd, "memory.oom_control", O_RDONLY | O_CLOEXEC);
-  if (w->ocfd < 0)
-    return mh_error_make (err, errno, "open memory.oom_control");
-  ecfd = openat (w->cgfd, "cgroup.event_control", O_WRONLY | O_CLOEXEC);
-  if (ecfd < 0)
-    return mh_error_make (err, errno, "open cgroup.event_control");
-  snprintf (line, sizeof (line), "%d %d", w->notifyfd, w->ocfd);
-  if (write (ecfd, line, strlen (line)) < 0)
-    return mh_error_make (err, errno, "register for OOM notifications in cgroup.event_control");
-  return 0;
-}
-
-static int
 watch_v2 (struct watcher *w, mh_error_t *err)
 {
   static const char *const files[] = { "memory.events", "cgroup.events" };
@@ -700,38 +684,49 @@ add_epoll (struct watcher *w, int fd, enum source src, mh_error_t *err)
 
 static void open_records (struct watcher *w);
 
+/* An inherited fd, or -1 when the hook left its slot closed. */
+static int
+inherited (int fd)
+{
+  return fcntl (fd, F_GETFD) < 0 ? -1 : fd;
+}
+
 static int
 setup (struct watcher *w, mh_error_t *err)
 {
-  cleanup_error mh_error_t kerr = NULL;
-
-  w->cgfd = FD_CGROUP;
+  w->cgfd = WATCH_FD_CGROUP;
+  if (inherited (w->cgfd) < 0)
+    return mh_error_make (err, EBADF, "no cgroup directory on fd %d (the watcher is started by "
+                          "'memhook hook createRuntime', not by hand)", WATCH_FD_CGROUP);
   if (statedir_open (w->state_dir, false, &w->statefd, err) < 0)
     return -1;
   if (statedir_open_container (w->statefd, w->id, true, &w->cdirfd, err) < 0)
     return -1;
-  /* Before anything can happen in the container: the log from here on. */
-  if (kmsg_open_at_end (&w->kmsgfd, &kerr) < 0)
-    w->kmsgfd = -1;
+  w->kmsgfd = inherited (WATCH_FD_KMSG);
   w->rep.kmsg = w->kmsgfd >= 0;
   w->rep.kmsg_complete = w->rep.kmsg;
   w->epfd = epoll_create1 (EPOLL_CLOEXEC);
   if (w->epfd < 0)
     return mh_error_make (err, errno, "epoll_create1");
-  if ((w->version == CG_V1 ? watch_v1 (w, err) : watch_v2 (w, err)) < 0)
+  if (w->version == CG_V1)
+    {
+      w->notifyfd = inherited (WATCH_FD_NOTIFY);
+      w->ocfd = inherited (WATCH_FD_OOM_CONTROL);
+      if (w->notifyfd < 0)
+        return mh_error_make (err, EBADF, "no OOM eventfd on fd %d", WATCH_FD_NOTIFY);
+    }
+  else if (watch_v2 (w, err) < 0)
     return -1;
   if (add_epoll (w, w->notifyfd, SRC_NOTIFY, err) < 0)
     return -1;
-  w->pidfd = (int) syscall (SYS_pidfd_open, w->main_pid, 0);
-  if (w->pidfd < 0 && errno != ESRCH)
-    return mh_error_make (err, errno, "pidfd_open %d", (int) w->main_pid);
+  w->pidfd = inherited (WATCH_FD_PIDFD);
   if (w->pidfd < 0)
     w->rep.main_exited = true;
   else if (add_epoll (w, w->pidfd, SRC_PIDFD, err) < 0)
     return -1;
   open_records (w);
-  if (!read_counter (w, &w->counter))
-    w->counter = -1;
+  /* Kills between the hook's baseline and now are caught up on below. */
+  w->counter = w->baseline;
   w->match.memcg = w->memcg;
   w->match.main_pid = w->main_pid;
   w->rep.watcher_pid = getpid ();
@@ -754,11 +749,35 @@ drop_privileges (void)
   syscall (SYS_capset, &h, d);
 }
 
+/* Nobody waits for the watcher to start: a failure is told where the
+ * operator looks, and poststart and the Unknown verdict say the rest. */
 static void
-tell_ready (const char *msg)
+tell_failure (struct watcher *w, mh_error_t err)
 {
-  (void) write_all (FD_READY, msg, strlen (msg));
-  close (FD_READY);
+  cleanup_error mh_error_t e = NULL;
+  char text[900], msg[1024];
+
+  snprintf (msg, sizeof (msg), "the OOM watcher could not start: %s", mh_error_text (err, text, sizeof (text)));
+  if (w->statefd >= 0)
+    events_warning (w->statefd, w->id, NULL, "stage", "watch", msg, &e);
+}
+
+/* The verdict, unless memhook-runtime run gives it with the exit status. */
+static void
+end_run (struct watcher *w)
+{
+  cleanup_error mh_error_t err = NULL;
+  cleanup_json struct json *e = NULL;
+  struct run_end end = { .state_dirfd = w->statefd, .container_dirfd = w->cdirfd,
+                         .watcher = getpid (), .metrics_dir = w->metrics_dir };
+  bool done = false;
+
+  if (w->exit_by_runtime)
+    return;
+  e = watch_event_new (w, "exit");
+  end.event = e;
+  if (e != NULL)
+    run_finish (&end, &done, &err);
 }
 
 /* One record line: a restart event when it is a well-formed one
@@ -884,18 +903,14 @@ watch_main (int argc, char **argv)
   cleanup_error mh_error_t err = NULL;
   struct watcher w = { .cgfd = -1, .statefd = -1, .cdirfd = -1, .epfd = -1, .notifyfd = -1, .ocfd = -1,
                        .pidfd = -1, .kmsgfd = -1, .limit = -1, .recfd = -1, .recnotifyfd = -1 };
-  char msg[1024];
 
   if (parse_args (&w, argc, argv, &err) < 0 || setup (&w, &err) < 0)
     {
-      char text[900];
-      snprintf (msg, sizeof (msg), "error %s\n", mh_error_text (err, text, sizeof (text)));
-      tell_ready (msg);
+      tell_failure (&w, err);
       return 1;
     }
-  snprintf (msg, sizeof (msg), "ok %d\n", (int) getpid ());
-  tell_ready (msg);
   drop_privileges ();
+  check_oom (&w, false);
   /* Already over before we looked (a container that exits at once). */
   if (!(w.rep.main_exited && cgroup_empty (&w)) && !loop (&w))
     {
@@ -907,5 +922,6 @@ watch_main (int argc, char **argv)
   w.rep.ended_cleanly = true;
   events_time_now (w.rep.ended, sizeof (w.rep.ended));
   save (&w);
+  end_run (&w);
   return 0;
 }

@@ -5,6 +5,7 @@
 #ifndef MEMHOOK_WATCH_H
 #define MEMHOOK_WATCH_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -23,10 +24,22 @@ struct watch_params
   int64_t limit;           /* effective limit in bytes, -1 unlimited */
   struct cg_oom_counters baseline;
   const struct oci_kv_list *annotations;
+  const char *metrics_dir; /* NULL = none */
+  bool exit_by_runtime;    /* memhook-runtime run ends the run, not the watcher */
 };
 
-/* Starts the watcher detached (own session, stdio on /dev/null) and
- * returns once it is ready (it holds its fds); *watcher_pid for the record. */
+/* The watcher's fds, opened by the hook before the container runs; a slot
+ * left closed means "not there" (no /dev/kmsg, no v1 eventfd on v2, a main
+ * process already gone). */
+#define WATCH_FD_CGROUP 3
+#define WATCH_FD_KMSG 4
+#define WATCH_FD_NOTIFY 5
+#define WATCH_FD_OOM_CONTROL 6
+#define WATCH_FD_PIDFD 7
+
+/* Opens what the watcher must hold from the start and starts it detached
+ * (own session, stdio on /dev/null) without waiting for it; *watcher_pid
+ * for the record. */
 int watch_spawn (const struct watch_params *p, pid_t *watcher_pid, mh_error_t *err);
 
 /* ---- added by the watcher's implementation ---- */
@@ -87,8 +100,8 @@ bool watch_process_alive (pid_t pid, uint64_t start_ticks);
 uint64_t watch_process_start (pid_t pid);
 
 /* The watcher itself (memhook-watch, or memhook __watch): argv as
- * watch_spawn builds it; fd 3 is the cgroup dir, fd 4 the readiness pipe.
- * Returns the process exit status. */
+ * watch_spawn builds it, fds as WATCH_FD_*.  Returns the process exit
+ * status. */
 int watch_main (int argc, char **argv);
 
 #endif

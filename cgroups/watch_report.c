@@ -102,7 +102,7 @@ watch_report_store (int container_dirfd, const struct watch_report *r, mh_error_
     return mh_error_make (err, ENOMEM, "%s", WATCH_FILE);
   if (json_serialize_compact (j, &text, &len, err) < 0)
     return mh_error_wrap (err, "%s", WATCH_FILE);
-  return write_file_atomic (container_dirfd, WATCH_FILE, text, len, 0600, err);
+  return write_file_replace (container_dirfd, WATCH_FILE, text, len, 0600, err);
 }
 
 /* Lenient getters (json_get_int64_or and these): watch.json is ours, but a damaged one must give

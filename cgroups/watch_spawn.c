@@ -7,16 +7,22 @@
  * fraction; memhook itself (`memhook __watch`) is the fallback.
  *
  * Detached as runc needs it: runc waits for the hook's stdout/stderr to
- * close, so the watcher gets /dev/null, its own session (double fork: it
- * is not a session leader and can never get a terminal) and no other fd
- * than the cgroup dir (3) and the readiness pipe (4). */
+ * close, so the watcher gets /dev/null and its own session.
+ *
+ * The hook does not wait for the watcher: everything that must be in place
+ * before the container's process runs is opened here, in the hook, and
+ * handed over (WATCH_FD_*): /dev/kmsg positioned at its end, v1's OOM
+ * eventfd already registered, a pidfd on the main process.  What the
+ * watcher sets up later (v2's inotify) it catches up on from the baseline
+ * counter.  Waiting for a "ready" from a freshly exec'd process cost each
+ * container start milliseconds. */
 #include "watch.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
+#include <sys/eventfd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +30,14 @@
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "events.h"
 #include "fsutil.h"
+#include "kmsg.h"
 #include "path.h"
 
-#define READY_TIMEOUT_MS 5000
 #define MAX_ARGS 32
 
 /* memhook-watch beside our own binary (build dir, bindir), then in
@@ -105,6 +110,9 @@ build_argv (struct argv_buf *a, const struct watch_params *p, const char *exe_is
   arg (a, "--name", events_annotation_name (an));
   arg (a, "--pod", events_annotation_pod (an));
   arg (a, "--namespace", events_annotation_namespace (an));
+  arg (a, "--metrics-dir", p->metrics_dir);
+  if (p->exit_by_runtime)
+    a->argv[a->n++] = (char *) "--exit-by-runtime";
   /* MEMHOOK_WATCH_BENCH in the hook's env (hooks.env in config.json):
    * the benchmark's latency field. */
   const char *bench = getenv ("MEMHOOK_WATCH_BENCH");
@@ -113,93 +121,106 @@ build_argv (struct argv_buf *a, const struct watch_params *p, const char *exe_is
   a->argv[a->n] = NULL;
 }
 
-static void
-child_fail (int fd, const char *what, int errnum)
+/* What the watcher inherits, opened by the hook; -1 = not there. */
+struct watch_fds
 {
-  char msg[512];
-  int n = snprintf (msg, sizeof (msg), "error %s: %s\n", what, strerror (errnum));
-  if (n > 0)
-    (void) write_all (fd, msg, (size_t) n);
-  _exit (127);
+  int kmsg, notify, oom_control, pidfd;
+};
+
+static void
+watch_fds_close (struct watch_fds *f)
+{
+  int *all[] = { &f->kmsg, &f->notify, &f->oom_control, &f->pidfd };
+
+  for (size_t i = 0; i < sizeof (all) / sizeof (all[0]); i++)
+    if (*all[i] >= 0)
+      {
+        close (*all[i]);
+        *all[i] = -1;
+      }
 }
 
-/* In the grandchild: the fd layout, a clean signal state, exec. */
+/* v1 notifies through an eventfd registered in cgroup.event_control on
+ * memory.oom_control; it also fires when the cgroup is removed. */
+static int
+register_v1 (int cgroup_fd, struct watch_fds *f, mh_error_t *err)
+{
+  cleanup_close int ecfd = -1;
+  char line[64];
+
+  f->notify = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (f->notify < 0)
+    return mh_error_make (err, errno, "eventfd");
+  f->oom_control = openat (cgroup_fd, "memory.oom_control", O_RDONLY | O_CLOEXEC);
+  if (f->oom_control < 0)
+    return mh_error_make (err, errno, "open memory.oom_control");
+  ecfd = openat (cgroup_fd, "cgroup.event_control", O_WRONLY | O_CLOEXEC);
+  if (ecfd < 0)
+    return mh_error_make (err, errno, "open cgroup.event_control");
+  snprintf (line, sizeof (line), "%d %d", f->notify, f->oom_control);
+  if (write (ecfd, line, strlen (line)) < 0)
+    return mh_error_make (err, errno, "register for OOM notifications in cgroup.event_control");
+  return 0;
+}
+
+static int
+watch_fds_open (const struct watch_params *p, struct watch_fds *f, mh_error_t *err)
+{
+  cleanup_error mh_error_t kerr = NULL;
+
+  /* Without the kernel's log the watcher still counts kills, unnamed. */
+  if (kmsg_open_at_end (&f->kmsg, &kerr) < 0)
+    f->kmsg = -1;
+  if (p->version == CG_V1 && register_v1 (p->cgroup_dirfd, f, err) < 0)
+    return -1;
+  f->pidfd = (int) syscall (SYS_pidfd_open, p->main_pid, 0);
+  if (f->pidfd < 0 && errno != ESRCH)
+    return mh_error_make (err, errno, "pidfd_open %d", (int) p->main_pid);
+  return 0;
+}
+
+/* In the child: the fd layout of watch.h, a clean signal state, exec.
+ * Nobody reads a failure here: the watcher's absence is what poststart
+ * reports and what makes the verdict Unknown. */
 static void __attribute__ ((noreturn))
-exec_watcher (const char *exe, char **argv, int cgroup_fd, int ready_fd)
+exec_watcher (const char *exe, char **argv, int cgroup_fd, const struct watch_fds *f)
 {
   static char *const empty_env[] = { NULL };
+  const int from[] = { cgroup_fd, f->kmsg, f->notify, f->oom_control, f->pidfd };
+  int moved[5];
   sigset_t all;
-  int cg, rd, null;
+  int null;
 
+  if (setsid () < 0)
+    _exit (127);
   sigemptyset (&all);
   sigprocmask (SIG_SETMASK, &all, NULL);
   for (int s = 1; s < NSIG; s++)
     if (s != SIGKILL && s != SIGSTOP)
       signal (s, SIG_DFL);
-  /* Out of the way of the targets 0..4 first. */
-  cg = fcntl (cgroup_fd, F_DUPFD_CLOEXEC, 10);
-  rd = fcntl (ready_fd, F_DUPFD_CLOEXEC, 10);
-  if (cg < 0 || rd < 0)
-    child_fail (ready_fd, "dup", errno);
+  /* Out of the way of the targets 0..7 first. */
+  for (int i = 0; i < 5; i++)
+    {
+      moved[i] = from[i] < 0 ? -1 : fcntl (from[i], F_DUPFD_CLOEXEC, 16);
+      if (from[i] >= 0 && moved[i] < 0)
+        _exit (127);
+    }
   null = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null < 0)
-    child_fail (rd, "open /dev/null", errno);
-  if (dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (null, 2) < 0 || dup2 (cg, 3) < 0 || dup2 (rd, 4) < 0)
-    child_fail (rd, "dup2", errno);
-  if (syscall (SYS_close_range, 5, ~0U, 0) < 0)
-    for (int fd = 5; fd < 4096; fd++)
-      close (fd);
+  if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (null, 2) < 0)
+    _exit (127);
+  for (int i = 0; i < 5; i++)
+    {
+      if (moved[i] >= 0 && dup2 (moved[i], WATCH_FD_CGROUP + i) < 0)
+        _exit (127);
+      if (moved[i] < 0)
+        close (WATCH_FD_CGROUP + i);
+    }
+  syscall (SYS_close_range, WATCH_FD_CGROUP + 5, ~0U, 0);
   if (chdir ("/") < 0)
-    child_fail (4, "chdir /", errno);
+    _exit (127);
   umask (077);
   execve (exe, argv, empty_env);
-  child_fail (4, exe, errno);
   _exit (127);
-}
-
-/* "ok PID\n" or "error MESSAGE\n" from the watcher, or EOF if it died. */
-static int
-await_ready (int fd, pid_t *pid, mh_error_t *err)
-{
-  char buf[1024];
-  size_t used = 0;
-  struct timespec start, now;
-
-  clock_gettime (CLOCK_MONOTONIC, &start);
-  for (;;)
-    {
-      clock_gettime (CLOCK_MONOTONIC, &now);
-      long waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-      struct pollfd p = { .fd = fd, .events = POLLIN };
-      if (waited >= READY_TIMEOUT_MS)
-        return mh_error_make (err, ETIMEDOUT, "the watcher did not report ready within %d ms", READY_TIMEOUT_MS);
-      int r = poll (&p, 1, (int) (READY_TIMEOUT_MS - waited));
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        return mh_error_make (err, errno, "wait for the watcher");
-      if (r == 0)
-        continue;
-      ssize_t n = read (fd, buf + used, sizeof (buf) - 1 - used);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return mh_error_make (err, errno, "read from the watcher");
-      used += (size_t) n;
-      buf[used] = '\0';
-      if (n == 0 || strchr (buf, '\n') != NULL || used == sizeof (buf) - 1)
-        break;
-    }
-  buf[strcspn (buf, "\n")] = '\0';
-  if (strncmp (buf, "ok ", 3) == 0)
-    {
-      *pid = (pid_t) strtol (buf + 3, NULL, 10);
-      if (*pid > 0)
-        return 0;
-    }
-  if (strncmp (buf, "error ", 6) == 0)
-    return mh_error_make (err, 0, "%s", buf + 6);
-  return mh_error_make (err, 0, "the watcher exited before it was ready");
 }
 
 int
@@ -207,40 +228,28 @@ watch_spawn (const struct watch_params *p, pid_t *watcher_pid, mh_error_t *err)
 {
   cleanup_free char *memcg = NULL;
   cleanup_free char *exe = find_watcher ();
-  cleanup_close int rd = -1;
+  struct watch_fds fds = { -1, -1, -1, -1 };
   struct argv_buf a;
-  int pipefd[2];
   pid_t child;
-  int status;
 
   /* The kernel names cgroups relative to the controller's root, which is
    * what /proc/<pid>/cgroup says (the hook runs in the host's namespaces). */
   if (cg_path_of_pid (p->main_pid, p->version, &memcg, err) < 0)
     return mh_error_wrap (err, "cgroup of pid %d", (int) p->main_pid);
   build_argv (&a, p, exe == NULL ? "self" : NULL, memcg);
-  if (pipe2 (pipefd, O_CLOEXEC) < 0)
-    return mh_error_make (err, errno, "pipe");
-  rd = pipefd[0];
+  if (watch_fds_open (p, &fds, err) < 0)
+    {
+      watch_fds_close (&fds);
+      return -1;
+    }
+  /* The hook exits without waiting: the watcher is re-parented like any
+   * daemon, and reaped by init or the engine's subreaper. */
   child = fork ();
-  if (child < 0)
-    {
-      close (pipefd[1]);
-      return mh_error_make (err, errno, "fork");
-    }
   if (child == 0)
-    {
-      close (pipefd[0]);
-      if (setsid () < 0)
-        child_fail (pipefd[1], "setsid", errno);
-      pid_t grandchild = fork ();
-      if (grandchild < 0)
-        child_fail (pipefd[1], "fork", errno);
-      if (grandchild == 0)
-        exec_watcher (exe ? exe : "/proc/self/exe", a.argv, p->cgroup_dirfd, pipefd[1]);
-      _exit (0);
-    }
-  close (pipefd[1]);
-  while (waitpid (child, &status, 0) < 0 && errno == EINTR)
-    ;
-  return await_ready (rd, watcher_pid, err);
+    exec_watcher (exe ? exe : "/proc/self/exe", a.argv, p->cgroup_dirfd, &fds);
+  watch_fds_close (&fds);
+  if (child < 0)
+    return mh_error_make (err, errno, "fork");
+  *watcher_pid = child;
+  return 0;
 }

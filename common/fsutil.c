@@ -115,7 +115,7 @@ temp_name (const char *name, char *buf, size_t len)
 }
 
 static int
-write_temp (int dirfd, const char *tmp, const void *buf, size_t len, mode_t mode, mh_error_t *err)
+write_temp (int dirfd, const char *tmp, const void *buf, size_t len, mode_t mode, bool durable, mh_error_t *err)
 {
   cleanup_close int fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 
@@ -126,15 +126,15 @@ write_temp (int dirfd, const char *tmp, const void *buf, size_t len, mode_t mode
     return mh_error_make (err, errno, "chmod %s", tmp);
   if (write_all (fd, buf, len) < 0)
     return mh_error_make (err, errno, "write %s", tmp);
-  if (fsync (fd) < 0)
+  if (durable && fsync (fd) < 0)
     return mh_error_make (err, errno, "fsync %s", tmp);
   if (close (steal_fd (&fd)) < 0)
     return mh_error_make (err, errno, "close %s", tmp);
   return 0;
 }
 
-int
-write_file_atomic (int dirfd, const char *name, const void *buf, size_t len, mode_t mode, mh_error_t *err)
+static int
+replace_file (int dirfd, const char *name, const void *buf, size_t len, mode_t mode, bool durable, mh_error_t *err)
 {
   char tmp[512];
 
@@ -144,7 +144,7 @@ write_file_atomic (int dirfd, const char *name, const void *buf, size_t len, mod
     {
       if (temp_name (name, tmp, sizeof (tmp)) < 0)
         return mh_error_make (err, ENAMETOOLONG, "write %s", name);
-      if (write_temp (dirfd, tmp, buf, len, mode, err) == 0)
+      if (write_temp (dirfd, tmp, buf, len, mode, durable, err) == 0)
         break;
       if ((*err)->errnum != EEXIST || attempt >= 8)
         {
@@ -160,6 +160,8 @@ write_file_atomic (int dirfd, const char *name, const void *buf, size_t len, mod
       return mh_error_make (err, saved, "rename %s to %s", tmp, name);
     }
   /* The rename is durable only once the directory is. */
+  if (!durable)
+    return 0;
   if (dirfd == AT_FDCWD)
     {
       cleanup_close int cwd = open (".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -169,4 +171,16 @@ write_file_atomic (int dirfd, const char *name, const void *buf, size_t len, mod
   else if (fsync (dirfd) < 0 && errno != EINVAL)
     return mh_error_make (err, errno, "fsync directory of %s", name);
   return 0;
+}
+
+int
+write_file_atomic (int dirfd, const char *name, const void *buf, size_t len, mode_t mode, mh_error_t *err)
+{
+  return replace_file (dirfd, name, buf, len, mode, true, err);
+}
+
+int
+write_file_replace (int dirfd, const char *name, const void *buf, size_t len, mode_t mode, mh_error_t *err)
+{
+  return replace_file (dirfd, name, buf, len, mode, false, err);
 }

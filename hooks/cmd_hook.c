@@ -30,7 +30,7 @@ usage (FILE *out)
 {
   fputs ("usage: memhook hook STAGE [--state-dir DIR] [--unsupported=error|warn|ignore]\n"
          "                          [--default-limit SIZE] [--max-limit SIZE] [--on-fault=pass|fail]\n"
-         "                          [--metrics-dir DIR]\n"
+         "                          [--metrics-dir DIR] [--exit-by=watcher|runtime]\n"
          "\n"
          "STAGE is createRuntime or prestart (register one), poststart, or poststop.\n"
          "The runtime passes the container's state JSON on stdin.  See memhook(1).\n",
@@ -107,14 +107,30 @@ find_stage (const char *name)
   return -1;
 }
 
+/* --exit-by=runtime: memhook-runtime run, the container's parent, ends
+ * the run with the exit status it saw (it adds this to the hooks it
+ * injects when it supervises restarts). */
 static int
-parse_args (int argc, char **argv, struct options_cli *cli, const char **stage)
+parse_exit_by (const char *v, bool *by_runtime)
+{
+  if (strcmp (v, "runtime") != 0 && strcmp (v, "watcher") != 0)
+    {
+      fprintf (stderr, "memhook: hook: --exit-by: 'watcher' or 'runtime', not '%s'\n", v);
+      return 2;
+    }
+  *by_runtime = strcmp (v, "runtime") == 0;
+  return -1;
+}
+
+static int
+parse_args (int argc, char **argv, struct options_cli *cli, const char **stage, bool *exit_by_runtime)
 {
   static const struct option longopts[] = {
     { "state-dir", required_argument, NULL, 's' },   { "unsupported", required_argument, NULL, 'u' },
     { "default-limit", required_argument, NULL, 'd' }, { "max-limit", required_argument, NULL, 'm' },
     { "on-fault", required_argument, NULL, 'f' },    { "metrics-dir", required_argument, NULL, 'M' },
-    { "help", no_argument, NULL, 'h' },              { NULL, 0, NULL, 0 },
+    { "exit-by", required_argument, NULL, 'x' },     { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
   };
   int c;
 
@@ -129,6 +145,10 @@ parse_args (int argc, char **argv, struct options_cli *cli, const char **stage)
       case 'm': cli->max_limit = optarg; break;
       case 'f': cli->on_fault = optarg; break;
       case 'M': cli->metrics_dir = optarg; break;
+      case 'x':
+        if (parse_exit_by (optarg, exit_by_runtime) >= 0)
+          return 2;
+        break;
       case 'h': usage (stdout); return 0;
       case ':':
         fprintf (stderr, "memhook: hook: %s needs a value\n", argv[optind - 1]);
@@ -181,7 +201,7 @@ cmd_hook (int argc, char **argv)
   const char *stage = NULL;
   int rc, status;
 
-  rc = parse_args (argc, argv, &cli, &stage);
+  rc = parse_args (argc, argv, &cli, &stage, &ctx.exit_by_runtime);
   if (rc >= 0)
     return rc;
   ctx.stage = stage;

@@ -3,6 +3,8 @@
 #ifndef MEMHOOK_STAGE_H
 #define MEMHOOK_STAGE_H
 
+#include <stdbool.h>
+
 #include "error.h"
 #include "json.h"
 #include "options.h"
@@ -14,6 +16,7 @@ struct hook_ctx
   struct options opts;   /* resolved */
   struct oci_state state; /* parsed, id checked */
   int state_dirfd;       /* opened (created) state dir; -1 after a fault under --on-fault=pass */
+  bool exit_by_runtime;  /* --exit-by=runtime: memhook-runtime run gives the verdict */
 };
 
 /* A stage returns STAGE_FAULT when memhook's own environment failed (state

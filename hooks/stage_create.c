@@ -11,7 +11,8 @@
  *   corrections ([{field,file,was,value}]: what the runtime left different),
  *   policy ([{field,option,message}]), warnings ([{field|stage,message}]),
  *   baseline {oom_kill, oom}, watcher_pid (null when none), verdict (null
- *   until poststop), history (previous runs of this id, oldest first, at
+ *   until the run ends: state/finish.c), exit_by ("watcher" or "runtime":
+ *   who ends the run), history (previous runs of this id, oldest first, at
  *   most RECORD_HISTORY_MAX). */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "cleanup.h"
 #include "confine.h"
 #include "events.h"
+#include "finish.h"
 #include "mode.h"
 #include "oom.h"
 #include "path.h"
@@ -212,6 +214,8 @@ start_watcher (struct create_run *r, mh_error_t *err)
     .main_pid = r->ctx->state.pid,
     .limit = r->limit,
     .annotations = &r->ctx->state.annotations,
+    .metrics_dir = r->ctx->opts.metrics_dir,
+    .exit_by_runtime = r->ctx->exit_by_runtime,
   };
 
   r->baseline = (struct cg_oom_counters) { .oom = -1, .oom_kill = -1 };
@@ -337,6 +341,7 @@ build_record (struct create_run *r, mh_error_t *err)
       || put (rec, "warnings", json_copy (r->warnings), err) < 0 || put (rec, "baseline", (base_given = true, base), err) < 0
       || put (rec, "watcher_pid", int_or_null (r->watcher, r->watcher > 0), err) < 0
       || put (rec, "verdict", json_new_null (), err) < 0
+      || put (rec, RECORD_EXIT_BY, json_new_string (r->ctx->exit_by_runtime ? RECORD_EXIT_BY_RUNTIME : "watcher"), err) < 0
       || put (rec, "history", history_of (r->previous), err) < 0)
     {
       if (!base_given)

@@ -47,6 +47,9 @@ stage_poststart (struct hook_ctx *ctx, mh_error_t *err)
     return hook_fault (ctx, err);
   if (found && rep.watcher_pid == watcher && watch_process_alive (watcher, rep.watcher_start))
     return 0;
+  /* Started without a wait, it may not have written its file yet. */
+  if ((!found || rep.watcher_pid != watcher) && watch_process_alive (watcher, 0))
+    return 0;
   if (found && rep.watcher_pid == watcher && rep.ended_cleanly)
     return 0; /* the container was over before poststart ran */
   snprintf (msg, sizeof (msg),

@@ -1,8 +1,9 @@
-/* poststop: the verdict.  The runtime has deleted the cgroup already, so
- * nothing here reads it: the evidence is what the watcher wrote in
- * watch.json.  Wait briefly for the watcher to finish writing, decide
- * (state/verdict.c), finish the record, append the `exit` event, refresh
- * the metrics, prune old records. */
+/* poststop: make sure the run ends with a verdict.  The watcher normally
+ * wrote it already (it sees the main process exit before the runtime even
+ * removes the cgroup): then this is one read.  Otherwise wait briefly for
+ * it, and end the run here when the watcher is gone or stuck
+ * (state/finish.c).  memhook-runtime run ends its own runs.  Then prune
+ * old records. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -13,15 +14,14 @@
 
 #include "cleanup.h"
 #include "events.h"
-#include "metrics.h"
+#include "finish.h"
 #include "prune.h"
 #include "record.h"
 #include "stage.h"
 #include "statedir.h"
-#include "verdict.h"
 #include "watch.h"
 
-/* The watcher ends within milliseconds of the cgroup's removal; this only
+/* The watcher ends within milliseconds of the main process; this only
  * bounds a stuck one. */
 #define WATCH_WAIT_MS 2000
 
@@ -33,10 +33,26 @@ elapsed_ms (const struct timespec *start)
   return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-/* watch.json of this run (same watcher, same main pid), once the watcher
- * says it is done or cannot say more (dead, or out of time). */
+/* Is the run still the watcher's to end?  Not once it has ended it, nor
+ * when it is dead (a killed watcher writes nothing). */
+static bool
+watcher_owes_end (int cfd, pid_t watcher)
+{
+  cleanup_error mh_error_t e = NULL;
+  cleanup_json struct json *rec = NULL;
+  struct watch_report rep;
+  bool found = false;
+
+  if (record_load (cfd, &rec, &e) < 0 || rec == NULL || run_finished (rec))
+    return false;
+  if (watch_report_load (cfd, &rep, &found, &e) < 0 || (found && rep.watcher_pid != watcher))
+    found = false;
+  return watch_process_alive (watcher, found ? rep.watcher_start : 0);
+}
+
+/* Waits, on the record's atomic rename, while the watcher owes the end. */
 static void
-await_watcher (int cfd, pid_t watcher, pid_t main_pid, struct watch_report *rep, bool *found)
+await_watcher (int cfd, pid_t watcher)
 {
   cleanup_close int in = inotify_init1 (IN_CLOEXEC | IN_NONBLOCK);
   struct timespec start;
@@ -45,28 +61,10 @@ await_watcher (int cfd, pid_t watcher, pid_t main_pid, struct watch_report *rep,
   clock_gettime (CLOCK_MONOTONIC, &start);
   snprintf (path, sizeof (path), "/proc/self/fd/%d", cfd);
   if (in >= 0)
-    inotify_add_watch (in, path, IN_MOVED_TO | IN_CLOSE_WRITE);
-  for (;;)
+    inotify_add_watch (in, path, IN_MOVED_TO);
+  while (watcher_owes_end (cfd, watcher) && elapsed_ms (&start) < WATCH_WAIT_MS)
     {
-      cleanup_error mh_error_t e = NULL;
-      bool alive;
-
-      *found = false;
-      if (watch_report_load (cfd, rep, found, &e) == 0 && *found
-          && (rep->watcher_pid != watcher || (main_pid > 0 && rep->main_pid != main_pid)))
-        *found = false; /* a previous run's file */
-      if (*found && rep->ended_cleanly)
-        return;
-      alive = watch_process_alive (watcher, *found ? rep->watcher_start : 0);
-      if (!alive || elapsed_ms (&start) >= WATCH_WAIT_MS)
-        {
-          /* It may have finished between the read and the check. */
-          if (!alive && watch_report_load (cfd, rep, found, &e) == 0 && *found && rep->watcher_pid != watcher)
-            *found = false;
-          return;
-        }
-      /* Wake on the atomic rename; the timeout re-checks liveness (a
-       * killed watcher writes nothing). */
+      /* The timeout re-checks liveness. */
       struct pollfd p = { .fd = in, .events = POLLIN };
       poll (&p, in >= 0 ? 1 : 0, 20);
       if (in >= 0)
@@ -78,65 +76,16 @@ await_watcher (int cfd, pid_t watcher, pid_t main_pid, struct watch_report *rep,
     }
 }
 
-static struct json *
-victims_json (const struct watch_report *rep)
-{
-  cleanup_json struct json *w = watch_report_to_json (rep);
-  const struct json *v = json_get (w, "victims");
-
-  return v ? json_copy (v) : json_new_array ();
-}
-
-static int
-finish_record (struct json *rec, const struct verdict_result *r, const struct verdict_evidence *e,
-               const struct watch_report *rep, bool found, mh_error_t *err)
-{
-  char now[40];
-
-  /* A previous poststop of this run (some engines call it twice) left its
-   * fields: the new decision replaces them whole. */
-  json_object_remove (rec, "exit_code");
-  json_object_remove (rec, "signal");
-  if (verdict_to_json (r, e, rec, err) < 0)
-    return -1;
-  if (json_object_set (rec, "status", json_new_string ("stopped"), err) < 0
-      || json_object_set (rec, "ended", json_new_string (events_time_now (now, sizeof (now))), err) < 0
-      || json_object_set (rec, "verdict_reason", json_new_string (r->why), err) < 0
-      || json_object_set (rec, "unattributed_kills", json_new_int (e->unattributed), err) < 0
-      || json_object_set (rec, "victims", found ? victims_json (rep) : json_new_array (), err) < 0
-      || json_object_set (rec, "watcher_ended_cleanly", json_new_bool (found && rep->ended_cleanly), err) < 0)
-    return -1;
-  return 0;
-}
-
-static int
-exit_event (struct hook_ctx *ctx, const struct verdict_result *r, const struct verdict_evidence *e,
-            const struct watch_report *rep, bool found, mh_error_t *err)
-{
-  cleanup_json struct json *ev = event_new ("exit", ctx->state.id, &ctx->state.annotations);
-
-  if (ev == NULL)
-    return mh_error_make (err, ENOMEM, "exit event");
-  if (verdict_to_json (r, e, ev, err) < 0
-      || json_object_set (ev, "reason", json_new_string (r->why), err) < 0
-      || json_object_set (ev, "victims", found ? victims_json (rep) : json_new_array (), err) < 0)
-    return -1;
-  return events_append (ctx->state_dirfd, ev, err);
-}
-
 int
 stage_poststop (struct hook_ctx *ctx, mh_error_t *err)
 {
   cleanup_close int cfd = -1;
   cleanup_json struct json *rec = NULL;
+  cleanup_json struct json *event = NULL;
   int rc;
-  struct watch_report rep;
-  struct verdict_evidence ev = { 0 };
-  struct verdict_result r;
-  bool found = false;
+  bool done = false;
   size_t pruned = 0;
 
-  memset (&rep, 0, sizeof (rep));
   if (ctx->state_dirfd < 0)
     return 0;
   if ((rc = hook_load_record (ctx, &cfd, &rec, err)) != 0)
@@ -147,33 +96,25 @@ stage_poststop (struct hook_ctx *ctx, mh_error_t *err)
                     "no record of this container: the createRuntime (or prestart) stage did not run; no verdict");
       return 0;
     }
+  /* Some engines run poststop twice (the runtime, then the engine). */
+  if (!run_finished (rec) && !run_exit_by_runtime (rec))
+    {
+      pid_t watcher = (pid_t) json_get_int64_or (rec, "watcher_pid", 0);
+      struct run_end end = { .state_dirfd = ctx->state_dirfd, .container_dirfd = cfd,
+                             .metrics_dir = ctx->opts.metrics_dir };
 
-  /* Some engines run poststop twice (the runtime, then the engine): one
-   * verdict and one exit event per run. */
-  const struct json *status = json_get (rec, "status");
-  const struct json *verdict = json_get (rec, "verdict");
-  if (status != NULL && status->type == JSON_STRING && strcmp (status->u.string.data, "stopped") == 0
-      && verdict != NULL && verdict->type == JSON_STRING)
-    return 0;
-
-  pid_t watcher = (pid_t) json_get_int64_or (rec, "watcher_pid", 0);
-  if (watcher > 0)
-    await_watcher (cfd, watcher, (pid_t) json_get_int64_or (rec, "pid", 0), &rep, &found);
-  ev.watch_found = found;
-  ev.ended_cleanly = found && rep.ended_cleanly;
-  ev.main_exited = found && rep.main_exited;
-  ev.main_oom_killed = found && rep.main_oom_killed;
-  ev.oom_kills = found ? rep.oom_kills : 0;
-  ev.unattributed = found ? rep.unattributed : 0;
-  ev.log_complete = found && rep.kmsg_complete;
-  verdict_decide (&ev, &r);
-
-  if (finish_record (rec, &r, &ev, &rep, found, err) < 0 || record_store (cfd, rec, err) < 0)
-    return hook_fault (ctx, err);
-  if (exit_event (ctx, &r, &ev, &rep, found, err) < 0)
-    return hook_fault (ctx, err);
-  if (ctx->opts.metrics_dir != NULL && metrics_write (ctx->state_dirfd, ctx->opts.metrics_dir, err) < 0)
-    return hook_fault (ctx, err);
+      if (watcher > 0)
+        await_watcher (cfd, watcher);
+      event = event_new ("exit", ctx->state.id, &ctx->state.annotations);
+      if (event == NULL)
+        {
+          mh_error_make (err, ENOMEM, "exit event");
+          return hook_fault (ctx, err);
+        }
+      end.event = event;
+      if (run_finish (&end, &done, err) < 0)
+        return hook_fault (ctx, err);
+    }
   if (records_prune (ctx->state_dirfd, ctx->state.id, PRUNE_MAX_RECORDS, PRUNE_MAX_AGE_S, &pruned, err) < 0)
     return hook_fault (ctx, err);
   return 0;

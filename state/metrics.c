@@ -151,7 +151,7 @@ metrics_write (int state_dirfd, const char *metrics_dir, mh_error_t *err)
       used++;
   if (metrics_render (rows, used, &text, &len, err) < 0)
     goto out;
-  rc = write_file_atomic (mfd, METRICS_FILE, text, len, 0644, err);
+  rc = write_file_replace (mfd, METRICS_FILE, text, len, 0644, err);
   if (rc < 0)
     mh_error_wrap (err, "%s/%s", metrics_dir, METRICS_FILE);
 out:

@@ -52,5 +52,5 @@ record_store (int container_dirfd, const struct json *record, mh_error_t *err)
   text = nl;
   text[len++] = '\n';
   text[len] = '\0';
-  return write_file_atomic (container_dirfd, RECORD_FILE, text, len, 0600, err);
+  return write_file_replace (container_dirfd, RECORD_FILE, text, len, 0600, err);
 }
