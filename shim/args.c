@@ -211,6 +211,7 @@ static void
 parse_create_run (const struct flag_def *defs, int argc, char *const *args, struct shim_args *out)
 {
   char *ordered[argc > 0 ? argc : 1];
+  bool detach = false, console_socket = false;
   int i = 0;
 
   reorder (defs, argc, args, ordered);
@@ -227,9 +228,14 @@ parse_create_run (const struct flag_def *defs, int argc, char *const *args, stru
         break;
       if (strcmp (def->name, "bundle") == 0 || strcmp (def->name, "b") == 0)
         out->bundle = value;
+      else if (strcmp (def->name, "detach") == 0 || strcmp (def->name, "d") == 0)
+        detach = set;
+      else if (strcmp (def->name, "console-socket") == 0)
+        console_socket = value[0] != '\0';
       else if ((strcmp (def->name, "help") == 0 || strcmp (def->name, "h") == 0) && set)
         return;
     }
+  out->detached = defs == run_flags && (detach || console_socket);
   /* runc wants exactly one argument, the container id. */
   if (argc - i != 1)
     return;
@@ -263,4 +269,10 @@ shim_args_parse (int argc, char *const *argv, struct shim_args *out)
                     argc - out->command_index - 1, argv + out->command_index + 1, out);
   if (out->bundle != NULL && out->bundle[0] == '\0')
     out->bundle = NULL; /* runc: an empty --bundle is the current directory */
+}
+
+bool
+shim_args_process_mode (const struct shim_args *args)
+{
+  return args->command == SHIM_CMD_CREATE || (args->command == SHIM_CMD_RUN && args->detached);
 }

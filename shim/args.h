@@ -28,7 +28,15 @@ struct shim_args
   /* create/run that memhook should prepare: a container id was found and
    * no --help was asked.  Otherwise the call only passes through. */
   bool prepare;
+  /* run only: -d/--detach (its last value, as Go's flag package takes it)
+   * or a non-empty --console-socket: memhook-runtime cannot stay the
+   * container's parent, as after create. */
+  bool detached;
 };
+
+/* Whether a restart policy means process mode (memhook-init inside the
+ * container): create, and a run memhook-runtime cannot stay the parent of. */
+bool shim_args_process_mode (const struct shim_args *args);
 
 /* Never fails: whatever it cannot understand is left for the real runtime
  * to judge (and to answer with its own usage error). */

@@ -1,5 +1,6 @@
 /* Process mode of the restart policy (issue 8): when the engine owns the
- * container's life (create), memhook-init is bind-mounted read-only into
+ * container's life (create) or nobody waits for it (run -d, run
+ * --console-socket), memhook-init is bind-mounted read-only into
  * the container and put in front of process.args, with the verdict dir
  * the watcher answers in and the records file it writes. */
 #ifndef MEMHOOK_SHIM_INJECT_INIT_H

@@ -59,19 +59,13 @@ main (int argc, char **argv)
           options_free (&opts);
           return status;
         }
-      /* `run` with a restart policy: memhook-runtime stays the parent
-       * (supervise.c); a detached run has no parent to stay. */
-      if (args.command == SHIM_CMD_RUN && shim_supervise_wanted (&prepared.restart))
+      /* `run` in the foreground with a restart policy: memhook-runtime
+       * stays the parent (supervise.c, container mode).  A detached run
+       * has no parent to stay: shim_prepare put memhook-init in front
+       * (process mode) and it passes through like create. */
+      if (args.command == SHIM_CMD_RUN && !shim_args_process_mode (&args)
+          && shim_supervise_wanted (&prepared.restart))
         {
-          if (shim_run_detached (&args, argc, argv))
-            {
-              shim_report (&args, SHIM_LEVEL_ERROR,
-                           "memhook-runtime: run -d/--detach or --console-socket cannot be supervised under "
-                           "io.memhook.restart: memhook-runtime must stay the container's parent; use process "
-                           "mode (memhook-init, with create/start) or run in the foreground");
-              options_free (&opts);
-              return 1;
-            }
           status = shim_supervise_run (&args, &opts, runtime, argv, &prepared.restart);
           options_free (&opts);
           return status;

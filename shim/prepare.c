@@ -234,14 +234,15 @@ inject_hooks (struct bundle *b, struct rewrite_result *res, mh_error_t *err)
 }
 
 /* Process mode (issue 8): the engine owns the container's life after
- * `create`, so memhook-init restarts the workload inside it. */
+ * `create`, and nobody waits for a `run -d`/`--console-socket`, so
+ * memhook-init restarts the workload inside the container. */
 static int
 inject_restart_init (struct bundle *b, const struct restart_policy *policy, struct rewrite_result *res,
                      mh_error_t *err)
 {
   cleanup_free char *init = NULL;
 
-  if (b->args->command != SHIM_CMD_CREATE || policy->mode == RESTART_NO)
+  if (!shim_args_process_mode (b->args) || policy->mode == RESTART_NO)
     return 0;
   /* On v1 the unified keys are dropped (runc refuses them there). */
   if (!(b->planned && b->plan.version == CG_V1) && inject_init_check_oom_group (&b->config, err) < 0)

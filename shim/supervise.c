@@ -64,29 +64,6 @@ shim_supervise_wanted (const struct restart_policy *policy)
   return policy->mode != RESTART_NO;
 }
 
-static bool
-is_flag (const char *arg, const char *name, bool takes_value)
-{
-  size_t n = strlen (name);
-
-  while (*arg == '-')
-    arg++;
-  if (strncmp (arg, name, n) != 0)
-    return false;
-  return arg[n] == '\0' || (takes_value && arg[n] == '=');
-}
-
-bool
-shim_run_detached (const struct shim_args *args, int argc, char **argv)
-{
-  for (int i = args->command_index + 1; i < argc && argv[i] != args->container_id; i++)
-    if (argv[i][0] == '-'
-        && (is_flag (argv[i], "d", false) || is_flag (argv[i], "detach", false)
-            || is_flag (argv[i], "console-socket", true)))
-      return true;
-  return false;
-}
-
 static int64_t
 now_ms (void)
 {

@@ -24,10 +24,6 @@ int shim_restart_policy (const struct oci_config *config, struct restart_policy 
 /* Whether `run` must supervise: a policy other than "no". */
 bool shim_supervise_wanted (const struct restart_policy *policy);
 
-/* Whether `run`'s own options ask for -d/--detach or --console-socket:
- * memhook-runtime can then not stay the parent (process mode is the way). */
-bool shim_run_detached (const struct shim_args *args, int argc, char **argv);
-
 /* Runs `runtime run` (argv as given) as a child, again and again as the
  * policy says, and returns the exit code of the last run (1 when the
  * first run could not even start).  SIGTERM/SIGINT stop the container

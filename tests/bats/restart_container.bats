@@ -180,11 +180,37 @@ ev_ms() {
 	assert_equal "$(jq .linux.resources.memory.limit "$CONFIG")" 83886080
 }
 
-@test "-d or --console-socket with a restart policy: refused, pointing to process mode" {
+@test "run -d with a restart policy: memhook-init injected (process mode), two restarts inside, then 137" {
+	rc_bundle on-oom:2 /bin/touchmem 100
+	# runc run -d keeps the container's stdio: give it a file, not bats' pipes.
+	"$RUNTIME" --root "$MH_RUNC_ROOT" run -d --bundle "$BUNDLE" "$CID" </dev/null >"$MH_TW/stdio" 2>&1 ||
+		fail "run -d: $(cat "$MH_TW/stdio")"
+	assert_equal "$(jq -r '.process.args[0:3] | join(" ")' "$CONFIG")" "/.memhook/init --policy on-oom:2"
+	local i
+	for i in $(seq 300); do
+		[ "$(mh_runc state "$CID" 2>/dev/null | jq -r .status)" = stopped ] && break
+		sleep 0.1
+	done
+	assert_equal "$(mh_runc state "$CID" | jq -r .status)" stopped
+	# memhook-init's records: three OOM-killed runs, the last one's 137 passed on
+	run jq -s -c 'map(select(.event == "exit") | [.verdict, .exit_code])' "$STATE/$CID/init-records.jsonl"
+	assert_output '[["OOMKilled",137],["OOMKilled",137],["OOMKilled",137]]'
+	# the watcher forwarded both restarts to events.jsonl, as process mode
+	mh_wait_for eval '[ "$(mh_events restart | wc -l)" = 2 ]'
+	run mh_events restart
+	assert_equal "$(jq -s -c 'map([.mode, .attempt])' <<<"$output")" '[["process",1],["process",2]]'
+	grep -q "restarting /bin/touchmem after OOM kill (attempt 2/2)" "$MH_TW/stdio" || fail "stdio: $(cat "$MH_TW/stdio")"
+	# No container-mode supervisor was involved.
+	refute_output --partial '"container"'
+}
+
+@test "run --console-socket with a restart policy: memhook-init injected, then runc's own answer" {
 	rc_bundle on-oom /bin/true
-	run -1 "$RUNTIME" --root "$MH_RUNC_ROOT" run -d --bundle "$BUNDLE" "$CID"
-	assert_output --partial "process mode"
-	run -1 "$RUNTIME" --root "$MH_RUNC_ROOT" run --console-socket=/nonexistent --bundle "$BUNDLE" "$CID"
-	assert_output --partial "memhook-init"
-	run ! mh_container_exists "$CID"
+	# No socket listens there: runc fails, after memhook-runtime prepared the bundle.
+	run "$RUNTIME" --root "$MH_RUNC_ROOT" run --console-socket "$MH_TW/none.sock" --bundle "$BUNDLE" "$CID" </dev/null
+	assert_failure
+	refute_output --partial "memhook-runtime:"
+	assert_equal "$(jq -r '.process.args[0:3] | join(" ")' "$CONFIG")" "/.memhook/init --policy on-oom"
+	run jq -r '.mounts[] | select(.destination == "/.memhook/init") | .source' "$CONFIG"
+	assert_output "$BUILD/init/memhook-init"
 }

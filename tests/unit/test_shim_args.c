@@ -201,6 +201,38 @@ other_commands_pass_through (void **state)
   assert_int_equal (a.command, SHIM_CMD_OTHER);
 }
 
+/* run -d/--detach/--console-socket: nobody stays the parent, so a restart
+ * policy means process mode, as on create. */
+static void
+detached_run_is_process_mode (void **state)
+{
+  struct shim_args a;
+  (void) state;
+
+  PARSE (&a, "run", "-b", "/b", "c1");
+  assert_false (a.detached);
+  assert_false (shim_args_process_mode (&a));
+  PARSE (&a, "run", "-d", "-b", "/b", "c1");
+  assert_true (a.detached);
+  assert_true (shim_args_process_mode (&a));
+  PARSE (&a, "run", "-b", "/b", "c1", "--detach");
+  assert_true (a.detached);
+  assert_string_equal (a.container_id, "c1");
+  /* Go's flag package: the last value counts. */
+  PARSE (&a, "run", "-d", "--detach=false", "c1");
+  assert_false (a.detached);
+  PARSE (&a, "--root", "/r", "run", "--console-socket", "/run/x.sock", "c1");
+  assert_true (a.detached);
+  PARSE (&a, "run", "--console-socket=", "c1");
+  assert_false (a.detached);
+  /* create is process mode whatever its options; other commands never. */
+  PARSE (&a, "create", "--console-socket", "/run/x.sock", "c1");
+  assert_false (a.detached);
+  assert_true (shim_args_process_mode (&a));
+  PARSE (&a, "start", "c1");
+  assert_false (shim_args_process_mode (&a));
+}
+
 int
 main (void)
 {
@@ -213,6 +245,7 @@ main (void)
     cmocka_unit_test (help_and_version_pass_through),
     cmocka_unit_test (malformed_lines_are_left_to_runc),
     cmocka_unit_test (other_commands_pass_through),
+    cmocka_unit_test (detached_run_is_process_mode),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
