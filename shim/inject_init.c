@@ -250,13 +250,31 @@ prefix_args (struct json *root, const struct oci_config *config, mh_error_t *err
 }
 
 int
+inject_init_check (const struct json *root, const char *id, mh_error_t *err)
+{
+  const struct json *args = process_args (root);
+  const struct json *mounts = root && root->type == JSON_OBJECT ? json_get (root, "mounts") : NULL;
+
+  if (oci_id_check (id, err) < 0)
+    return -1;
+  if (args == NULL || args->u.array.len == 0)
+    return mh_error_make (err, 0, "process.args: missing or empty; memhook-init needs the workload to run");
+  if (mounts != NULL && mounts->type != JSON_ARRAY)
+    return mh_error_make (err, 0, "mounts: expected an array, got %s; give a list of mounts or none",
+                          json_type_name (mounts->type));
+  return 0;
+}
+
+int
 inject_init (struct json *root, const char *init_path, const char *state_dir, const char *id,
-             const struct oci_config *config, bool *changed, mh_error_t *err)
+             const struct oci_config *config, const struct restart_policy *policy, bool *changed, mh_error_t *err)
 {
   cleanup_free char *host_dir = NULL;
 
-  if (inject_init_present (root))
+  if (policy->mode == RESTART_NO || inject_init_present (root))
     return 0;
+  if (inject_init_check (root, id, err) < 0)
+    return -1;
   if (make_host_side (state_dir, id, err) < 0)
     return mh_error_wrap (err, "memhook-init's verdict dir");
   if (asprintf (&host_dir, "%s/%s", state_dir, id) < 0)

@@ -31,9 +31,20 @@ bool inject_init_present (const struct json *root);
  * the whole cgroup, memhook-init included. */
 int inject_init_check_oom_group (const struct oci_config *config, mh_error_t *err);
 
-/* Creates <state_dir>/<id>/verdicts (0700) and the records file, adds the
- * three mounts and prefixes process.args.  Sets *changed. */
+/* Whether inject_init can change this config: the id is safe as a path,
+ * process.args is a non-empty list, mounts a list or absent.  A refusal
+ * names the field: invalid input, never a fault of memhook's own. */
+int inject_init_check (const struct json *root, const char *id, mh_error_t *err);
+
+/* Under a policy that restarts (not "no") and unless memhook-init is in
+ * front already: creates <state_dir>/<id>/verdicts (0700) and the records
+ * file, adds the three mounts and prefixes process.args with memhook-init
+ * and the restart settings of config (annotations, else process.env).
+ * Sets *changed when it changed root.  A config it cannot change
+ * (process.args empty, mounts not a list, a bad id) is refused naming the
+ * field, before anything is touched. */
 int inject_init (struct json *root, const char *init_path, const char *state_dir, const char *id,
-                 const struct oci_config *config, bool *changed, mh_error_t *err);
+                 const struct oci_config *config, const struct restart_policy *policy, bool *changed,
+                 mh_error_t *err);
 
 #endif

@@ -249,9 +249,12 @@ inject_restart_init (struct bundle *b, const struct restart_policy *policy, stru
     return -1;
   if (inject_init_present (b->root))
     return 0;
+  /* Invalid input is refused; only memhook's own environment is a fault. */
+  if (inject_init_check (b->root, b->id, err) < 0)
+    return -1;
   if (inject_init_find (&init, err) < 0)
     return fault (b, err);
-  if (inject_init (b->root, init, b->opts->state_dir, b->id, &b->config, &res->changed, err) < 0)
+  if (inject_init (b->root, init, b->opts->state_dir, b->id, &b->config, policy, &res->changed, err) < 0)
     return fault (b, err);
   return 0;
 }
