@@ -180,6 +180,32 @@ ev_ms() {
 	assert_equal "$(jq .linux.resources.memory.limit "$CONFIG")" 83886080
 }
 
+@test "reset: a run longer than RESET before its OOM starts again after INITIAL, not the doubled delay" {
+	rc_bundle on-oom:3 /bin/sh -c 'n=$(cat /var/runs 2>/dev/null || echo 0); echo $((n + 1)) >/var/runs
+		[ "$n" -lt 2 ] || sleep 4; exec /bin/touchmem 100'
+	mh_annotate io.memhook.restart.backoff 300ms,10s,3s
+	# The run count survives the restarts in a host dir (the rootfs is read-only).
+	mkdir -p "$MH_TW/var"
+	mh_jq --arg d "$MH_TW/var" '.mounts += [{destination: "/var", type: "bind", source: $d, options: ["rbind", "rw"]}]'
+	run -137 rc_run
+	# runs 1 and 2 OOM at once: 300 ms, then doubled to 600 ms; run 3 ran
+	# 4 s (> RESET 3 s) before its OOM: back to 300 ms, not 1200 ms.
+	assert_output --partial "restarting after OOM kill (attempt 3/3) in 300 ms"
+	assert_equal "$(cat "$MH_TW/var/runs")" 4
+	run mh_events restart
+	assert_equal "$(jq -s -c 'map(.delay_ms)' <<<"$output")" "[300,600,300]"
+	run mh_events exit
+	assert_equal "$(jq -s -c 'map(.verdict) | unique' <<<"$output")" '["OOMKilled"]'
+	# and it waited that long, not the doubled delay: the fourth run's
+	# apply comes 300 ms (plus runc's start) after the third restart event.
+	local r a gap
+	mapfile -t r < <(mh_events restart | ev_ms)
+	mapfile -t a < <(mh_events apply | ev_ms)
+	assert_equal "${#a[@]}" 4
+	gap=$((a[3] - r[2]))
+	[ "$gap" -ge 300 ] && [ "$gap" -lt 1200 ] || fail "restart 3: gap $gap ms, want 300 ms (< 1200 ms, the doubled delay)"
+}
+
 @test "run -d with a restart policy: memhook-init injected (process mode), two restarts inside, then 137" {
 	rc_bundle on-oom:2 /bin/touchmem 100
 	# runc run -d keeps the container's stdio: give it a file, not bats' pipes.
