@@ -63,8 +63,7 @@ main (int argc, char **argv)
        * stays the parent (supervise.c, container mode).  A detached run
        * has no parent to stay: shim_prepare put memhook-init in front
        * (process mode) and it passes through like create. */
-      if (args.command == SHIM_CMD_RUN && !shim_args_process_mode (&args)
-          && shim_supervise_wanted (&prepared.restart))
+      if (shim_supervises (&args, &prepared.restart))
         {
           status = shim_supervise_run (&args, &opts, runtime, argv, &prepared.restart);
           options_free (&opts);

@@ -212,8 +212,35 @@ normalize (struct bundle *b, struct rewrite_result *res, mh_error_t *err)
   return warn_dropped (b, res, err);
 }
 
+/* The operator's options, and --exit-by=runtime when this call stays the
+ * container's parent: it alone knows the exit status, so it ends each run. */
+static char **
+hook_args_for (const struct bundle *b, const struct restart_policy *policy)
+{
+  char **args = options_to_args (b->opts);
+  size_t n = 0;
+  char **grown;
+
+  if (args == NULL || !shim_supervises (b->args, policy))
+    return args;
+  while (args[n] != NULL)
+    n++;
+  grown = calloc (n + 2, sizeof (char *));
+  if (grown != NULL && (grown[n] = strdup ("--exit-by=runtime")) != NULL)
+    {
+      memcpy (grown, args, n * sizeof (char *));
+      free (args);
+      return grown;
+    }
+  free (grown);
+  for (size_t i = 0; i < n; i++)
+    free (args[i]);
+  free (args);
+  return NULL;
+}
+
 static int
-inject_hooks (struct bundle *b, struct rewrite_result *res, mh_error_t *err)
+inject_hooks (struct bundle *b, const struct restart_policy *policy, struct rewrite_result *res, mh_error_t *err)
 {
   cleanup_free char *hook = NULL;
   char **hook_args = NULL;
@@ -223,7 +250,7 @@ inject_hooks (struct bundle *b, struct rewrite_result *res, mh_error_t *err)
     return 0;
   if (shim_hook_find (&hook, err) < 0)
     return fault (b, err);
-  hook_args = options_to_args (b->opts);
+  hook_args = hook_args_for (b, policy);
   if (hook_args == NULL)
     return mh_error_make (err, ENOMEM, "hook args");
   r = rewrite_hooks (b->root, hook, hook_args, res, err);
@@ -294,7 +321,7 @@ shim_prepare (const struct shim_args *args, const struct options *opts, struct s
     goto refused;
   if (r > 0 && normalize (&b, &res, err) < 0)
     goto refused;
-  if (r > 0 && inject_hooks (&b, &res, err) < 0)
+  if (r > 0 && inject_hooks (&b, &out->restart, &res, err) < 0)
     goto refused;
   if (inject_restart_init (&b, &out->restart, &res, err) < 0)
     goto refused;

@@ -25,6 +25,7 @@
 #include "events.h"
 #include "fsutil.h"
 #include "json.h"
+#include "finish.h"
 #include "record.h"
 #include "rewrite.h"
 #include "runlog.h"
@@ -59,9 +60,9 @@ shim_restart_policy (const struct oci_config *config, struct restart_policy *out
 }
 
 bool
-shim_supervise_wanted (const struct restart_policy *policy)
+shim_supervises (const struct shim_args *args, const struct restart_policy *policy)
 {
-  return policy->mode != RESTART_NO;
+  return args->command == SHIM_CMD_RUN && !shim_args_process_mode (args) && policy->mode != RESTART_NO;
 }
 
 static int64_t
@@ -203,59 +204,6 @@ exit_code_of (int st)
   return WIFSIGNALED (st) ? 128 + WTERMSIG (st) : 1;
 }
 
-static void
-wait_record_final (int cfd)
-{
-  int64_t until = now_ms () + SHIM_RECORD_WAIT_MS;
-
-  do
-    {
-      cleanup_error mh_error_t err = NULL;
-      cleanup_json struct json *rec = NULL;
-      const struct json *status;
-
-      if (record_load (cfd, &rec, &err) < 0 || rec == NULL)
-        return;
-      status = json_get (rec, "status");
-      if (status && status->type == JSON_STRING && strcmp (status->u.string.data, "stopped") == 0)
-        return;
-      usleep (20000);
-    }
-  while (now_ms () < until);
-}
-
-static enum restart_verdict
-run_verdict (const struct supervisor *s, int code)
-{
-  struct verdict_evidence e = { .status_known = true };
-  struct verdict_result r;
-  cleanup_close int sfd = -1;
-  cleanup_close int cfd = -1;
-  cleanup_error mh_error_t err = NULL;
-  struct watch_report rep;
-
-  /* A status above 128 is how `runtime run` passes on a death by signal. */
-  e.wait_status = code > 128 && code < 128 + 65 ? code - 128 : code << 8;
-  memset (&rep, 0, sizeof rep);
-  if (statedir_open (s->opts->state_dir, false, &sfd, &err) == 0
-      && statedir_open_container (sfd, s->args->container_id, false, &cfd, &err) == 0)
-    {
-      wait_record_final (cfd);
-      if (watch_report_load (cfd, &rep, &e.watch_found, &err) == 0 && e.watch_found)
-        {
-          e.ended_cleanly = rep.ended_cleanly;
-          e.main_exited = rep.main_exited;
-          e.main_oom_killed = rep.main_oom_killed;
-          e.oom_kills = rep.oom_kills;
-          e.unattributed = rep.unattributed;
-          e.log_complete = rep.kmsg_complete;
-        }
-    }
-  verdict_decide (&e, &r);
-  /* The two enums list the verdicts in the same order (policy.h). */
-  return (enum restart_verdict) r.verdict;
-}
-
 /* The bundle's config.json, parsed, with what rewriting it needs. */
 struct bundle_config
 {
@@ -292,6 +240,56 @@ bundle_config_load (const struct supervisor *s, struct bundle_config *b, mh_erro
   b->parsed = true;
   return 0;
 }
+
+/* The run's end in its record and its exit event, with the status only
+ * we saw (the hooks we injected say --exit-by=runtime). */
+static void
+end_run (const struct supervisor *s, int sfd, int cfd, int wait_status)
+{
+  struct bundle_config b = { .dirfd = -1 };
+  cleanup_error mh_error_t err = NULL;
+  cleanup_json struct json *ev = NULL;
+  struct run_end end = { .state_dirfd = sfd, .container_dirfd = cfd, .status_known = true,
+                         .wait_status = wait_status, .metrics_dir = s->opts->metrics_dir };
+  bool done = false;
+  char buf[1024];
+
+  ev = event_new ("exit", s->args->container_id, bundle_config_load (s, &b, &err) == 0 ? &b.config.annotations : NULL);
+  mh_error_free (&err);
+  end.event = ev;
+  if (ev == NULL || run_finish (&end, &done, &err) < 0)
+    say (s, "memhook-runtime: %s: cannot record the end of the run: %s",
+         err ? mh_error_text (err, buf, sizeof buf) : "out of memory");
+  bundle_config_free (&b);
+}
+
+/* Waits for the watcher's last word, ends the run, and decides on it. */
+static enum restart_verdict
+run_verdict (const struct supervisor *s, int code)
+{
+  struct verdict_evidence e = { .status_known = true };
+  struct verdict_result r;
+  cleanup_close int sfd = -1;
+  cleanup_close int cfd = -1;
+  cleanup_error mh_error_t err = NULL;
+  cleanup_json struct json *rec = NULL;
+  struct watch_report rep;
+
+  /* A status above 128 is how `runtime run` passes on a death by signal. */
+  e.wait_status = code > 128 && code < 128 + 65 ? code - 128 : code << 8;
+  if (statedir_open (s->opts->state_dir, false, &sfd, &err) == 0
+      && statedir_open_container (sfd, s->args->container_id, false, &cfd, &err) == 0)
+    {
+      run_await_watcher (cfd, SHIM_RECORD_WAIT_MS);
+      end_run (s, sfd, cfd, e.wait_status);
+      if (record_load (cfd, &rec, &err) == 0 && rec != NULL)
+        run_evidence (rec, cfd, &e, &rep);
+    }
+  verdict_decide (&e, &r);
+  /* The two enums list the verdicts in the same order (policy.h). */
+  return (enum restart_verdict) r.verdict;
+}
+
 
 /* Raises the limit in config.json after an OOM kill (io.memhook.oom.grow),
  * swap allowance kept; *limit is the limit the next run gets. */

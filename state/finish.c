@@ -1,8 +1,12 @@
 #include "finish.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -54,6 +58,62 @@ run_evidence (const struct json *rec, int container_dirfd, struct verdict_eviden
   ev->oom_kills = rep->oom_kills;
   ev->unattributed = rep->unattributed;
   ev->log_complete = rep->kmsg_complete;
+}
+
+/* Has the watcher of this record more to say? */
+static bool
+watcher_pending (int cfd)
+{
+  cleanup_error mh_error_t e = NULL;
+  cleanup_json struct json *rec = NULL;
+  struct watch_report rep;
+  bool found = false;
+  pid_t watcher;
+
+  if (record_load (cfd, &rec, &e) < 0 || rec == NULL || run_finished (rec))
+    return false;
+  watcher = (pid_t) json_get_int64_or (rec, "watcher_pid", 0);
+  if (watcher <= 0)
+    return false;
+  if (watch_report_load (cfd, &rep, &found, &e) < 0 || (found && rep.watcher_pid != watcher))
+    found = false;
+  if (found && rep.ended_cleanly)
+    return false;
+  /* A killed watcher writes nothing more. */
+  return watch_process_alive (watcher, found ? rep.watcher_start : 0);
+}
+
+static int64_t
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+run_await_watcher (int container_dirfd, int timeout_ms)
+{
+  cleanup_close int in = inotify_init1 (IN_CLOEXEC | IN_NONBLOCK);
+  int64_t until = now_ms () + timeout_ms;
+  char path[64];
+
+  /* Both files are renamed into place: wake on that, and re-check
+   * liveness on a short timeout. */
+  snprintf (path, sizeof (path), "/proc/self/fd/%d", container_dirfd);
+  if (in >= 0)
+    inotify_add_watch (in, path, IN_MOVED_TO);
+  while (watcher_pending (container_dirfd) && now_ms () < until)
+    {
+      struct pollfd p = { .fd = in, .events = POLLIN };
+      poll (&p, in >= 0 ? 1 : 0, 20);
+      if (in >= 0)
+        {
+          char buf[4096] __attribute__ ((aligned (8)));
+          while (read (in, buf, sizeof (buf)) > 0)
+            ;
+        }
+    }
 }
 
 static struct json *

@@ -39,6 +39,11 @@ bool run_exit_by_runtime (const struct json *rec);
 void run_evidence (const struct json *rec, int container_dirfd, struct verdict_evidence *ev,
                    struct watch_report *rep);
 
+/* Waits, at most timeout_ms, until the record's run has its verdict, or
+ * its watcher has written its last word (watch.json, ended_cleanly) or is
+ * dead: from then on nothing more will come from the watcher. */
+void run_await_watcher (int container_dirfd, int timeout_ms);
+
 /* Finishes the run if nobody has: *done tells whether this call did. */
 int run_finish (const struct run_end *end, bool *done, mh_error_t *err);
 

@@ -93,11 +93,15 @@ ev_ms() {
 	assert_equal "$rc" 137
 	run mh_events restart
 	assert_output ""
-	# The hook alone cannot tell Killed from Ended; it must not say OOMKilled.
+	# memhook-runtime, the parent, saw the status: Killed by SIGKILL, not
+	# the hook's "Ended", and never OOMKilled.
 	run mh_events exit
 	assert_equal "${#lines[@]}" 1
+	assert_equal "$(jq -r .verdict <<<"$output")" Killed
+	assert_equal "$(jq -r .signal <<<"$output")" SIGKILL
+	assert_equal "$(jq -r .exit_code <<<"$output")" 137
 	assert_equal "$(jq -r .main_oom_killed <<<"$output")" false
-	refute_output --partial OOMKilled
+	assert_equal "$(mh_record | jq -r '[.verdict, .exit_by] | join(" ")')" "Killed runtime"
 }
 
 @test "on-oom: a child OOM kill with exit 0 is no restart" {
@@ -107,8 +111,9 @@ ev_ms() {
 	assert_output ""
 	run mh_events exit
 	assert_equal "${#lines[@]}" 1
-	assert_equal "$(jq -r .verdict <<<"$output")" Ended
+	assert_equal "$(jq -r '[.verdict, .exit_code] | join(" ")' <<<"$output")" "Exited 0"
 	assert_equal "$(jq -r .main_oom_killed <<<"$output")" false
+	assert_equal "$(jq -r .oom_kills <<<"$output")" 1
 }
 
 @test "on-failure:2 with exit 3: two restarts, exit 3" {
@@ -117,8 +122,10 @@ ev_ms() {
 	assert_output --partial "restarting after exit 3 (attempt 2/2) in 200 ms"
 	run mh_events restart
 	assert_equal "$(jq -s -c 'map([.attempt, .delay_ms])' <<<"$output")" "[[1,100],[2,200]]"
+	# One exit event a run, each with the exact code the parent saw.
 	run mh_events exit
 	assert_equal "${#lines[@]}" 3
+	assert_equal "$(jq -s -c 'map([.verdict, .exit_code])' <<<"$output")" '[["Exited",3],["Exited",3],["Exited",3]]'
 }
 
 @test "always with a healthy exit: restarts until SIGTERM, then stops promptly" {
@@ -167,7 +174,7 @@ ev_ms() {
 	assert_equal "$(jq .linux.resources.memory.limit "$CONFIG")" 150994944
 	assert_equal "$(jq .linux.resources.memory.swap "$CONFIG")" 150994944
 	run mh_events exit
-	assert_equal "$(jq -s -c 'map(.verdict)' <<<"$output")" '["OOMKilled","OOMKilled","Ended"]'
+	assert_equal "$(jq -s -c 'map(.verdict)' <<<"$output")" '["OOMKilled","OOMKilled","Exited"]'
 }
 
 @test "grow: never above its ceiling" {
