@@ -6,7 +6,10 @@
 # Exits 1 when any test failed (or a file produced no plan), else 0.
 # Environment: MEMHOOK_BUILD (default $PROJECT/build), MEMHOOK_TEST_WORK,
 # MEMHOOK_TEST_RUN, MEMHOOK_BIN (see tests/lib/common.bash);
-# MEMHOOK_BATS_FILTER=REGEX runs only the tests whose names match.
+# MEMHOOK_BATS_FILTER=REGEX runs only the tests whose names match;
+# MEMHOOK_BATS_TAGS=TAGS only those with bats tags TAGS (--filter-tags;
+# the VM suites run the tests tagged "vm": those whose meaning differs
+# between cgroup v1 and v2).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,6 +37,7 @@ for f in "${files[@]}"; do
 	echo "# ---- $name"
 	filter=()
 	[ -z "${MEMHOOK_BATS_FILTER:-}" ] || filter=(-f "$MEMHOOK_BATS_FILTER")
+	[ -z "${MEMHOOK_BATS_TAGS:-}" ] || filter+=(--filter-tags "$MEMHOOK_BATS_TAGS")
 	bats --tap "${filter[@]}" "$f" 2>&1 | tee "$log"
 	plan=$(grep -aE '^1\.\.[0-9]+' "$log" | head -1 | cut -d. -f3)
 	skip=$(grep -acE '^ok [0-9]+ .*# skip' "$log")

@@ -3,6 +3,7 @@
 # this runs in the cgroup v2 VM): the same fields applied and verified, the
 # same OOM verdict.  crun's own state goes to a private --root; the
 # teardown's `runc delete` does not know crun's containers, so delete here.
+# bats file_tags=vm
 
 load ../lib/common
 

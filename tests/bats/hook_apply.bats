@@ -35,6 +35,7 @@ hooked_reader() { # hook-args… -- names…
 
 # ---------------------------------------------------------------- fields
 
+# bats test_tags=vm
 @test "a memory limit from config.json is applied and read back inside the container" {
 	hooked_reader -- limit
 	mh_mem limit $((64 * MIB))
@@ -50,6 +51,7 @@ hooked_reader() { # hook-args… -- names…
 	[ -f "$STATE/$CID/record.json" ]
 }
 
+# bats test_tags=vm
 @test "a limit that is not a page multiple is applied rounded to the page size" {
 	hooked_reader -- limit
 	mh_mem limit $((64 * MIB + 1000))
@@ -62,6 +64,7 @@ hooked_reader() { # hook-args… -- names…
 	refute_output --partial "does not match"
 }
 
+# bats test_tags=vm
 @test "an unlimited limit (-1) leaves the container unlimited" {
 	hooked_reader -- limit
 	mh_mem limit -1
@@ -71,6 +74,7 @@ hooked_reader() { # hook-args… -- names…
 	assert_planned limit -1 max
 }
 
+# bats test_tags=vm
 @test "swap is memory+swap: memsw on v1, memory.swap.max = swap - limit on v2" {
 	cg_has_swap_accounting || skip "this kernel does not account swap per cgroup"
 	hooked_reader -- limit swap
@@ -88,6 +92,7 @@ hooked_reader() { # hook-args… -- names…
 	fi
 }
 
+# bats test_tags=vm
 @test "swap equal to the limit means no swap at all" {
 	cg_has_swap_accounting || skip "this kernel does not account swap per cgroup"
 	hooked_reader -- limit swap
@@ -104,6 +109,7 @@ hooked_reader() { # hook-args… -- names…
 	fi
 }
 
+# bats test_tags=vm
 @test "swap -1 with a limit means unlimited swap" {
 	cg_has_swap_accounting || skip "this kernel does not account swap per cgroup"
 	hooked_reader -- limit swap
@@ -116,6 +122,7 @@ hooked_reader() { # hook-args… -- names…
 	assert_planned swap -1 max
 }
 
+# bats test_tags=vm
 @test "a reservation becomes soft_limit_in_bytes on v1 and memory.low on v2" {
 	hooked_reader -- reservation
 	mh_mem limit $((128 * MIB))
@@ -160,6 +167,7 @@ assert_unsupported() { # FIELD MODE
 	esac
 }
 
+# bats test_tags=vm
 @test "swappiness is applied on v1 and handled by --unsupported on v2" {
 	local mode
 	for mode in error warn ignore; do
@@ -174,6 +182,7 @@ assert_unsupported() { # FIELD MODE
 	done
 }
 
+# bats test_tags=vm
 @test "disableOOMKiller is applied on v1 and handled by --unsupported on v2" {
 	local mode
 	for mode in error warn ignore; do
@@ -188,6 +197,7 @@ assert_unsupported() { # FIELD MODE
 	done
 }
 
+# bats test_tags=vm
 @test "a kernel memory limit is applied on old v1 kernels and handled by --unsupported where it is not enforced" {
 	local mode
 	for mode in error warn ignore; do
@@ -204,6 +214,7 @@ assert_unsupported() { # FIELD MODE
 	done
 }
 
+# bats test_tags=vm
 @test "useHierarchy false is applied on old v1 kernels and handled by --unsupported where cgroups are always hierarchical" {
 	local mode
 	for mode in error warn ignore; do
@@ -284,6 +295,7 @@ assert_unsupported() { # FIELD MODE
 
 # ---------------------------------------------------------------- corrections
 
+# bats test_tags=vm
 @test "a limit changed behind the runtime's back before the hook runs is corrected" {
 	hooked_reader -- limit
 	mh_mem limit $((64 * MIB))

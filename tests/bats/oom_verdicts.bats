@@ -61,6 +61,7 @@ w_delete() {
 	mh_wait_for w_verdict_given
 }
 
+# bats test_tags=vm
 @test "main process over its limit: exit 137, OOMKilled, the oom_kill event names it" {
 	w_bundle
 	mh_args /bin/touchmem 100
@@ -85,6 +86,7 @@ w_delete() {
 	assert_equal "$(jq -r .verdict <<<"$output")" OOMKilled
 }
 
+# bats test_tags=vm
 @test "main process over its limit: the kernel's counter rose by exactly one, as recorded" {
 	w_bundle
 	mh_args /bin/touchmem 100
@@ -97,6 +99,7 @@ w_delete() {
 	assert_equal "$(w_field .oom_kills)" 1
 }
 
+# bats test_tags=vm
 @test "runc kill KILL on a healthy container: not OOMKilled, no oom_kill event" {
 	w_bundle
 	mh_args /bin/sleep 100
@@ -110,6 +113,7 @@ w_delete() {
 	assert_output ""
 }
 
+# bats test_tags=vm
 @test "a child OOM-killed while the main process exits 0: not OOMKilled, the victim named" {
 	w_bundle
 	mh_args /bin/oomkids 1 100
@@ -130,6 +134,7 @@ w_delete() {
 	assert_output --partial "one child OOM-killed: oomkids, pid"
 }
 
+# bats test_tags=vm
 @test "Debian's stress --vm 1 --vm-bytes 100M in 64 MiB exits 1: not OOMKilled, stress named" {
 	command -v stress >/dev/null || skip "stress not installed (apt-get install stress)"
 	w_bundle --stress
@@ -146,6 +151,7 @@ w_delete() {
 	assert_equal "$(jq -r .main <<<"${lines[0]}")" false
 }
 
+# bats test_tags=vm
 @test "ten children OOM-killed one after another: exactly ten events, in order" {
 	w_bundle
 	mh_args /bin/oomkids 10 100
@@ -254,6 +260,7 @@ w_delete() {
 	assert_line "memhook_container_last_verdict{id=\"$CID\",verdict=\"OOMKilled\"} 1"
 }
 
+# bats test_tags=vm
 @test "inspect: live usage and counters while running, the verdict after" {
 	w_bundle
 	mh_args /bin/sleep 100

@@ -56,6 +56,7 @@ ev_ms() {
 	done
 }
 
+# bats test_tags=vm
 @test "on-oom:3 with a workload that always OOMs: 3 restarts, backoff doubling, exit 137" {
 	rc_bundle on-oom:3 /bin/touchmem 100
 	run -137 rc_run
@@ -164,6 +165,7 @@ ev_ms() {
 	run ! mh_container_exists "$CID"
 }
 
+# bats test_tags=vm
 @test "grow: an OOM-killed workload gets a larger limit until it fits" {
 	rc_bundle on-oom:4 /bin/touchmem 100
 	mh_annotate io.memhook.oom.grow 1.5,256m

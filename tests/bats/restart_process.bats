@@ -181,6 +181,7 @@ rp_env() {
 	[ ! -s "$STATE/$CID/verdicts/oom_kills" ] || fail "an OOM answer for a kill -9: $(cat "$STATE/$CID/verdicts/oom_kills")"
 }
 
+# bats test_tags=vm
 @test "create with memory.oom.group=1 (v2): refused, restart in place is impossible" {
 	[ "$MH_CGVER" = 2 ] || skip "linux.resources.unified needs cgroup v2 (this host: v$MH_CGVER)"
 	rp_bundle on-oom:2 /bin/true

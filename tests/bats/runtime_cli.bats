@@ -270,6 +270,7 @@ cli_session() {
 	assert_equal "$(stat -c %i "$B/config.json")" "$ino"
 }
 
+# bats test_tags=vm
 @test "fields this host cannot honour are dropped with a warning, or refused under --unsupported=error" {
 	[ "$MH_CGVER" = 1 ] || skip "the v1 case (unified on a v1 host); v2 runs in the VM"
 	rt_bundle /bin/true
@@ -299,6 +300,7 @@ cli_session() {
 	cmp "$B/config.json" "$R/orig2.json"
 }
 
+# bats test_tags=vm
 @test "on cgroup v2, swappiness is dropped with a warning so crun runs the container" {
 	[ "$MH_CGVER" = 2 ] || skip "needs cgroup v2 (run in the VM: tests/vm/run-in-vm.sh)"
 	command -v crun >/dev/null || skip "crun not installed"

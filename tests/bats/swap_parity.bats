@@ -4,6 +4,7 @@
 # (memory.max = 64 MiB, memory.swap.max = swap - limit = 64 MiB).  A workload
 # needing 100 MiB survives by swapping, one needing 200 MiB is OOM-killed,
 # on both.  Needs active swap (the VMs have zram); skipped without it.
+# bats file_tags=vm
 
 load ../lib/common
 
