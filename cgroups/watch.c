@@ -40,6 +40,7 @@
 #include "oom.h"
 #include "path.h"
 #include "statedir.h"
+#include "watch_grow.h"
 
 /* How long the kernel's kill line may trail the counter, and how long a
  * v1 notification (sent before the kill) may precede the kill. */
@@ -70,6 +71,7 @@ struct watcher
   const char *name, *pod, *ns;
   const char *metrics_dir;
   bool exit_by_runtime;
+  struct restart_policy grow; /* --grow: process mode's io.memhook.oom.grow */
   enum cg_version version;
   pid_t main_pid;
   int64_t limit;
@@ -169,6 +171,11 @@ parse_args (struct watcher *w, int argc, char **argv, mh_error_t *err)
         w->ns = val;
       else if (strcmp (a, "--metrics-dir") == 0)
         w->metrics_dir = val;
+      else if (strcmp (a, "--grow") == 0)
+        {
+          if (restart_parse_grow (val, &w->grow, err) < 0)
+            return -1;
+        }
       else if (strcmp (a, "--cgroup-version") == 0)
         {
           if (parse_i64 (val, a, &v, err) < 0)
@@ -394,11 +401,38 @@ answer_init (struct watcher *w, pid_t host_pid)
     return; /* no answer means Killed to memhook-init: nothing else to do */
 }
 
+/* The parent pid of a process (a zombie too), 0 when gone. */
+static pid_t
+parent_of (pid_t pid)
+{
+  char path[64], line[256];
+  cleanup_file FILE *f = NULL;
+  long ppid = 0;
+
+  snprintf (path, sizeof (path), "/proc/%d/status", (int) pid);
+  f = fopen (path, "re");
+  while (f != NULL && fgets (line, sizeof (line), f) != NULL)
+    if (sscanf (line, "PPid: %ld", &ppid) == 1)
+      break;
+  return ppid > 0 && ppid <= INT_MAX ? (pid_t) ppid : 0;
+}
+
+/* The container's main process: its init, or in process mode (memhook-init
+ * is the init) the workload, memhook-init's child.  memhook-init holds the
+ * victim unreaped until it has the answer, so its parent is still known. */
+static bool
+is_main (struct watcher *w, pid_t pid)
+{
+  if (pid == w->main_pid)
+    return true;
+  return w->recfd >= 0 && pid > 0 && parent_of (pid) == w->main_pid;
+}
+
 static void
 record_kill (struct watcher *w, const struct kmsg_victim *v)
 {
   struct watch_victim wv = { .anon_rss = -1 };
-  bool main = v != NULL && v->pid == w->main_pid;
+  bool main = v != NULL && is_main (w, v->pid);
 
   w->rep.oom_kills++;
   if (v != NULL)
@@ -412,7 +446,7 @@ record_kill (struct watcher *w, const struct kmsg_victim *v)
   wv.main = main;
   if (main)
     w->rep.main_oom_killed = true;
-  else if (v != NULL)
+  if (v != NULL && v->pid != w->main_pid)
     answer_init (w, v->pid);
   events_time_now (wv.time, sizeof (wv.time));
   watch_report_add_victim (&w->rep, &wv);
@@ -425,10 +459,10 @@ record_kill (struct watcher *w, const struct kmsg_victim *v)
 static void
 claim_late (struct watcher *w, const struct kmsg_victim *v)
 {
-  struct watch_victim wv = { .pid = v->pid, .anon_rss = v->anon_rss, .main = v->pid == w->main_pid };
+  struct watch_victim wv = { .pid = v->pid, .anon_rss = v->anon_rss, .main = is_main (w, v->pid) };
 
   w->rep.unattributed--;
-  if (!wv.main)
+  if (v->pid != w->main_pid)
     answer_init (w, v->pid);
   snprintf (wv.comm, sizeof (wv.comm), "%s", v->comm);
   events_time_now (wv.time, sizeof (wv.time));
@@ -780,6 +814,25 @@ end_run (struct watcher *w)
     run_finish (&end, &done, &err);
 }
 
+/* After the workload's OOM kill, before memhook-init's backoff is over. */
+static void
+grow_limit (struct watcher *w)
+{
+  cleanup_error mh_error_t err = NULL;
+  int64_t limit;
+
+  if (!w->grow.grow || w->cgroup_gone)
+    return;
+  if (watch_grow (w->cgfd, w->version, &w->grow, &limit, &err) < 0)
+    {
+      char text[512], msg[640];
+      snprintf (msg, sizeof (msg), "io.memhook.oom.grow: cannot raise the limit: %s",
+                mh_error_text (err, text, sizeof (text)));
+      cleanup_error mh_error_t e = NULL;
+      events_warning (w->statefd, w->id, NULL, "field", RESTART_GROW_ANNOTATION, msg, &e);
+    }
+}
+
 /* One record line: a restart event when it is a well-formed one
  * ({"event":"restart","mode":"process",attempt,delay_ms,after}). */
 static void
@@ -803,6 +856,11 @@ forward_record (struct watcher *w, const char *line, size_t len)
     return;
   if (strcmp (after, "OOMKilled") != 0 && strcmp (after, "Killed") != 0 && strcmp (after, "Exited") != 0)
     return;
+  /* The workload runs again: its next end is what the verdict is about. */
+  w->rep.main_oom_killed = false;
+  w->dirty = true;
+  if (strcmp (after, "OOMKilled") == 0)
+    grow_limit (w);
   e = watch_event_new (w, "restart");
   if (e == NULL)
     return;
@@ -903,6 +961,8 @@ watch_main (int argc, char **argv)
   cleanup_error mh_error_t err = NULL;
   struct watcher w = { .cgfd = -1, .statefd = -1, .cdirfd = -1, .epfd = -1, .notifyfd = -1, .ocfd = -1,
                        .pidfd = -1, .kmsgfd = -1, .limit = -1, .recfd = -1, .recnotifyfd = -1 };
+
+  restart_policy_init (&w.grow);
 
   if (parse_args (&w, argc, argv, &err) < 0 || setup (&w, &err) < 0)
     {

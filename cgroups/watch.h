@@ -25,6 +25,7 @@ struct watch_params
   struct cg_oom_counters baseline;
   const struct oci_kv_list *annotations;
   const char *metrics_dir; /* NULL = none */
+  const char *grow;        /* io.memhook.oom.grow as the container gave it; NULL = none */
   bool exit_by_runtime;    /* memhook-runtime run ends the run, not the watcher */
 };
 

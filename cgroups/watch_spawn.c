@@ -111,6 +111,7 @@ build_argv (struct argv_buf *a, const struct watch_params *p, const char *exe_is
   arg (a, "--pod", events_annotation_pod (an));
   arg (a, "--namespace", events_annotation_namespace (an));
   arg (a, "--metrics-dir", p->metrics_dir);
+  arg (a, "--grow", p->grow);
   if (p->exit_by_runtime)
     a->argv[a->n++] = (char *) "--exit-by-runtime";
   /* MEMHOOK_WATCH_BENCH in the hook's env (hooks.env in config.json):

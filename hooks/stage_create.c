@@ -205,6 +205,10 @@ apply_plan (struct create_run *r, mh_error_t *err)
 static int
 start_watcher (struct create_run *r, mh_error_t *err)
 {
+  struct restart_sources restart;
+
+  /* For process mode's grow; memhook-runtime refused a malformed value. */
+  oci_restart_sources (&r->config, &restart);
   struct watch_params p = {
     .state_dir = r->ctx->opts.state_dir,
     .id = r->ctx->state.id,
@@ -216,6 +220,7 @@ start_watcher (struct create_run *r, mh_error_t *err)
     .annotations = &r->ctx->state.annotations,
     .metrics_dir = r->ctx->opts.metrics_dir,
     .exit_by_runtime = r->ctx->exit_by_runtime,
+    .grow = restart.grow.value,
   };
 
   r->baseline = (struct cg_oom_counters) { .oom = -1, .oom_kill = -1 };

@@ -157,6 +157,41 @@ rp_env() {
 	assert_equal "$(jq -s -c 'map([.mode, .attempt, .after, .delay_ms])' <<<"$output")" '[["process",1,"OOMKilled",100],["process",2,"OOMKilled",200]]'
 }
 
+@test "create+start, on-oom:2: the container's verdict and exit event are the workload's (OOMKilled), not memhook-init's" {
+	rp_bundle on-oom:2 /bin/touchmem 100
+	rp_create || fail "create: $(cat "$MH_TW/$CID.stdio")"
+	mh_runc start "$CID"
+	rp_wait_stopped
+	mh_runc delete "$CID"
+	mh_wait_for sh -c '[ "$(jq -r .verdict "$1")" != null ]' _ "$STATE/$CID/record.json"
+	run mh_events exit
+	assert_equal "${#lines[@]}" 1
+	assert_equal "$(jq -r '[.verdict, .main_oom_killed, .oom_kills] | join(" ")' <<<"$output")" "OOMKilled true 3"
+	# Each oom_kill event names the workload as the main process.
+	run mh_events oom_kill
+	assert_equal "$(jq -s -c 'map(.main) | unique' <<<"$output")" '[true]'
+	assert_equal "$(jq -s -c 'map(.comm) | unique' <<<"$output")" '["touchmem"]'
+}
+
+# bats test_tags=vm
+@test "create+start, on-oom:2 with io.memhook.oom.grow: the watcher raises the limit before each restart" {
+	rp_bundle on-oom:2 /bin/touchmem 100
+	mh_annotate io.memhook.oom.grow 1.25,90m
+	rp_create || fail "create: $(cat "$MH_TW/$CID.stdio")"
+	mh_runc start "$CID"
+	rp_wait_stopped
+	# 64 MiB -> 80 MiB -> 90 MiB (the ceiling): 100 MiB never fits.
+	run mh_wait_for sh -c '[ "$(jq -c "select(.id == \"$1\" and .event == \"restart\")" "$2" | wc -l)" = 2 ]' _ "$CID" "$STATE/events.jsonl"
+	assert_success
+	run mh_events restart
+	assert_equal "$(jq -s -c 'map(.limit)' <<<"$output")" "[$((80 * MIB)),$((90 * MIB))]"
+	local f=memory.limit_in_bytes
+	[ "$MH_CGVER" = 1 ] || f=memory.max
+	assert_equal "$(cat "$(cg_host_memory_dir "$CID")/$f")" $((90 * MIB))
+	run rp_records exit
+	assert_equal "$(jq -s -c 'map(.verdict)' <<<"$output")" '["OOMKilled","OOMKilled","OOMKilled"]'
+}
+
 @test "create+start, on-oom:2: kill -9 of the workload's host pid is no OOM kill, no restart" {
 	rp_bundle on-oom:2 /bin/sleep 1000
 	rp_create || fail "create: $(cat "$MH_TW/$CID.stdio")"
