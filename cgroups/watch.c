@@ -340,26 +340,23 @@ emit_event (struct watcher *w, const struct kmsg_victim *v, bool main)
   events_append (w->statefd, e, &err);
 }
 
-/* The pid inside the container's pid namespace: the last NSpid field of
- * /proc/<pid>/status (the victim is a zombie memhook-init holds, so the
- * entry is still there).  0 when gone or unreadable. */
+/* The last number on the line of /proc/<pid>/status that starts with key
+ * (a zombie's entry is still there); 0 when gone or unreadable. */
 static pid_t
-ns_pid (pid_t pid)
+status_pid (pid_t pid, const char *key)
 {
   char path[64], line[256];
   cleanup_file FILE *f = NULL;
+  size_t klen = strlen (key);
   long last = 0;
 
   snprintf (path, sizeof (path), "/proc/%d/status", (int) pid);
   f = fopen (path, "re");
-  if (f == NULL)
-    return 0;
-  while (fgets (line, sizeof (line), f) != NULL)
+  while (f != NULL && fgets (line, sizeof (line), f) != NULL)
     {
-      char *p = line, *end;
-      if (strncmp (line, "NSpid:", 6) != 0)
+      char *p = line + klen, *end;
+      if (strncmp (line, key, klen) != 0)
         continue;
-      p += 6;
       for (;;)
         {
           long v = strtol (p, &end, 10);
@@ -371,6 +368,14 @@ ns_pid (pid_t pid)
       break;
     }
   return last > 0 && last <= INT_MAX ? (pid_t) last : 0;
+}
+
+/* The pid inside the container's pid namespace: NSpid's last field (the
+ * victim is a zombie memhook-init holds). */
+static pid_t
+ns_pid (pid_t pid)
+{
+  return status_pid (pid, "NSpid:");
 }
 
 /* Process mode (issue 8): memhook-init cannot tell an OOM kill from
@@ -401,22 +406,6 @@ answer_init (struct watcher *w, pid_t host_pid)
     return; /* no answer means Killed to memhook-init: nothing else to do */
 }
 
-/* The parent pid of a process (a zombie too), 0 when gone. */
-static pid_t
-parent_of (pid_t pid)
-{
-  char path[64], line[256];
-  cleanup_file FILE *f = NULL;
-  long ppid = 0;
-
-  snprintf (path, sizeof (path), "/proc/%d/status", (int) pid);
-  f = fopen (path, "re");
-  while (f != NULL && fgets (line, sizeof (line), f) != NULL)
-    if (sscanf (line, "PPid: %ld", &ppid) == 1)
-      break;
-  return ppid > 0 && ppid <= INT_MAX ? (pid_t) ppid : 0;
-}
-
 /* The container's main process: its init, or in process mode (memhook-init
  * is the init) the workload, memhook-init's child.  memhook-init holds the
  * victim unreaped until it has the answer, so its parent is still known. */
@@ -425,7 +414,7 @@ is_main (struct watcher *w, pid_t pid)
 {
   if (pid == w->main_pid)
     return true;
-  return w->recfd >= 0 && pid > 0 && parent_of (pid) == w->main_pid;
+  return w->recfd >= 0 && pid > 0 && status_pid (pid, "PPid:") == w->main_pid;
 }
 
 static void
