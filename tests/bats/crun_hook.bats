@@ -3,7 +3,6 @@
 # this runs in the cgroup v2 VM): the same fields applied and verified, the
 # same OOM verdict.  crun's own state goes to a private --root; the
 # teardown's `runc delete` does not know crun's containers, so delete here.
-# bats file_tags=vm
 
 load ../lib/common
 
@@ -23,6 +22,7 @@ crun_run() {
 	crun --root "$CRUN_ROOT" run --bundle "$BUNDLE" "$CID" </dev/null
 }
 
+# bats test_tags=vm
 @test "under crun, limit, swap and reservation are applied and verified by the hook" {
 	mh_bundle
 	mh_hooks
@@ -48,6 +48,7 @@ crun_run() {
 	assert_line "limit=$((48 * MIB))"
 }
 
+# bats test_tags=vm
 @test "under crun, a main process over its limit exits 137 and is OOMKilled" {
 	mh_bundle
 	mh_hooks

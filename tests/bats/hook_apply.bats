@@ -51,7 +51,6 @@ hooked_reader() { # hook-args… -- names…
 	[ -f "$STATE/$CID/record.json" ]
 }
 
-# bats test_tags=vm
 @test "a limit that is not a page multiple is applied rounded to the page size" {
 	hooked_reader -- limit
 	mh_mem limit $((64 * MIB + 1000))
@@ -64,7 +63,6 @@ hooked_reader() { # hook-args… -- names…
 	refute_output --partial "does not match"
 }
 
-# bats test_tags=vm
 @test "an unlimited limit (-1) leaves the container unlimited" {
 	hooked_reader -- limit
 	mh_mem limit -1
@@ -92,7 +90,6 @@ hooked_reader() { # hook-args… -- names…
 	fi
 }
 
-# bats test_tags=vm
 @test "swap equal to the limit means no swap at all" {
 	cg_has_swap_accounting || skip "this kernel does not account swap per cgroup"
 	hooked_reader -- limit swap
@@ -109,7 +106,6 @@ hooked_reader() { # hook-args… -- names…
 	fi
 }
 
-# bats test_tags=vm
 @test "swap -1 with a limit means unlimited swap" {
 	cg_has_swap_accounting || skip "this kernel does not account swap per cgroup"
 	hooked_reader -- limit swap
@@ -197,7 +193,6 @@ assert_unsupported() { # FIELD MODE
 	done
 }
 
-# bats test_tags=vm
 @test "a kernel memory limit is applied on old v1 kernels and handled by --unsupported where it is not enforced" {
 	local mode
 	for mode in error warn ignore; do
@@ -214,7 +209,6 @@ assert_unsupported() { # FIELD MODE
 	done
 }
 
-# bats test_tags=vm
 @test "useHierarchy false is applied on old v1 kernels and handled by --unsupported where cgroups are always hierarchical" {
 	local mode
 	for mode in error warn ignore; do

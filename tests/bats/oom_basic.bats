@@ -2,7 +2,6 @@
 # The OOM basics every later verdict builds on: a container over its limit
 # is OOM-killed (exit 137) with memhook's hooks in place, exactly as without
 # them; a killed child is counted in the cgroup's oom_kill counter.
-# bats file_tags=vm
 
 load ../lib/common
 

@@ -86,7 +86,6 @@ w_delete() {
 	assert_equal "$(jq -r .verdict <<<"$output")" OOMKilled
 }
 
-# bats test_tags=vm
 @test "main process over its limit: the kernel's counter rose by exactly one, as recorded" {
 	w_bundle
 	mh_args /bin/touchmem 100
@@ -99,7 +98,6 @@ w_delete() {
 	assert_equal "$(w_field .oom_kills)" 1
 }
 
-# bats test_tags=vm
 @test "runc kill KILL on a healthy container: not OOMKilled, no oom_kill event" {
 	w_bundle
 	mh_args /bin/sleep 100

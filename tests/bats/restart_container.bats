@@ -56,7 +56,6 @@ ev_ms() {
 	done
 }
 
-# bats test_tags=vm
 @test "on-oom:3 with a workload that always OOMs: 3 restarts, backoff doubling, exit 137" {
 	rc_bundle on-oom:3 /bin/touchmem 100
 	run -137 rc_run

@@ -270,7 +270,6 @@ cli_session() {
 	assert_equal "$(stat -c %i "$B/config.json")" "$ino"
 }
 
-# bats test_tags=vm
 @test "fields this host cannot honour are dropped with a warning, or refused under --unsupported=error" {
 	[ "$MH_CGVER" = 1 ] || skip "the v1 case (unified on a v1 host); v2 runs in the VM"
 	rt_bundle /bin/true
