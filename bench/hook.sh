@@ -38,7 +38,10 @@ if [ "$(stat -f -c %T /run)" != tmpfs ] && [ "$(stat -f -c %T /dev/shm 2>/dev/nu
 	statedir=$(mktemp -d /dev/shm/memhook-b-state.XXXXXX)
 fi
 cleanup() {
-	for s in memhook nothing; do runc --root "$work/runc" delete -f "memhook-b-$s-$$" >/dev/null 2>&1 || true; done
+	local id
+	for id in $(runc --root "$work/runc" list -q 2>/dev/null); do
+		runc --root "$work/runc" delete -f "$id" >/dev/null 2>&1 || true
+	done
 	rmdir /sys/fs/cgroup/*/memhook-b/* /sys/fs/cgroup/memhook-b/* /sys/fs/cgroup/*/memhook-b /sys/fs/cgroup/memhook-b 2>/dev/null || true
 	rm -rf "$work" "$statedir"
 }
@@ -62,22 +65,24 @@ bundle() { # NAME HOOK
 bundle memhook "$memhook"
 bundle nothing "$nothing"
 
-one() { # NAME → nanoseconds of one `runc run`
+# A new container id each run (SUFFIX), as engines give: a reused id would
+# grow one record's history instead.
+one() { # NAME SUFFIX → nanoseconds of one `runc run`
 	local t0 t1
 	t0=$(date +%s%N)
-	runc --root "$work/runc" run --bundle "$work/$1" "memhook-b-$1-$$" </dev/null >/dev/null 2>"$work/err" ||
+	runc --root "$work/runc" run --bundle "$work/$1" "memhook-b-$1-$$-$2" </dev/null >/dev/null 2>"$work/err" ||
 		{ echo "hook.sh: runc run ($1) failed: $(cat "$work/err")" >&2; exit 1; }
 	t1=$(date +%s%N)
 	echo $((t1 - t0))
 }
 
-for _ in 1 2 3; do one memhook >/dev/null; one nothing >/dev/null; done
+for i in 1 2 3; do one memhook "w$i" >/dev/null; one nothing "w$i" >/dev/null; done
 : >"$work/pairs"
 for i in $(seq "$pairs"); do
 	if [ $((i % 2)) = 0 ]; then
-		a=$(one nothing); b=$(one memhook)
+		a=$(one nothing "$i"); b=$(one memhook "$i")
 	else
-		b=$(one memhook); a=$(one nothing)
+		b=$(one memhook "$i"); a=$(one nothing "$i")
 	fi
 	echo "$a $b" >>"$work/pairs"
 done

@@ -28,6 +28,8 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +50,7 @@
 #define V1_NOTIFY_WAIT_MS 250
 #define KMSG_BATCH 32
 #define KMSG_STEP_US 250
+#define WATCH_NICE 10
 
 enum source
 {
@@ -756,7 +759,10 @@ setup (struct watcher *w, mh_error_t *err)
   w->rep.watcher_start = watch_process_start (w->rep.watcher_pid);
   w->rep.main_pid = w->main_pid;
   events_time_now (w->rep.started, sizeof (w->rep.started));
-  return watch_report_store (w->cdirfd, &w->rep, err);
+  /* watch.json is first written when there is something to say (a kill,
+   * the end): a file written now would compete with the container's start
+   * and say nothing that the record's watcher_pid does not. */
+  return 0;
 }
 
 /* What is left to do needs no privilege: the state dir and the files the
@@ -952,6 +958,10 @@ watch_main (int argc, char **argv)
                        .pidfd = -1, .kmsgfd = -1, .limit = -1, .recfd = -1, .recnotifyfd = -1 };
 
   restart_policy_init (&w.grow);
+  /* Asleep but for OOM kills and the end: it must not compete with the
+   * container's start for the CPU.  Its files are private. */
+  setpriority (PRIO_PROCESS, 0, WATCH_NICE);
+  umask (077);
 
   if (parse_args (&w, argc, argv, &err) < 0 || setup (&w, &err) < 0)
     {

@@ -18,7 +18,7 @@ struct watch_params
   const char *state_dir;   /* resolved --state-dir */
   const char *id;          /* checked container id */
   enum cg_version version;
-  const char *cgroup_path; /* absolute path of the memory cgroup dir */
+  const char *memcg;       /* the cgroup as /proc/<pid>/cgroup and the kernel's log name it */
   int cgroup_dirfd;        /* open O_PATH|O_DIRECTORY fd of it */
   pid_t main_pid;          /* the container's init as the runtime reported it */
   int64_t limit;           /* effective limit in bytes, -1 unlimited */

@@ -205,8 +205,9 @@ cmd_hook (int argc, char **argv)
   if (rc >= 0)
     return rc;
   ctx.stage = stage;
-  /* Connect to syslog now: after confinement there is no opening it. */
-  openlog ("memhook", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+  /* Connected on the first message only (most runs have none): the
+   * seccomp allow-list has socket and connect for it. */
+  openlog ("memhook", LOG_PID, LOG_DAEMON);
   if (options_resolve (&cli, NULL, &ctx.opts, &err) < 0)
     {
       /* A bad value on the command line is a usage error; one from the

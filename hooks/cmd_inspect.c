@@ -17,6 +17,7 @@
 #include "oom.h"
 #include "options.h"
 #include "path.h"
+#include "finish.h"
 #include "record.h"
 #include "state.h"
 #include "statedir.h"
@@ -214,7 +215,7 @@ print_human (const char *id, const struct json *rec, const struct live *l, const
   rec_int (rec, "version", &version);
   printf ("%-12s%s\n", "container", id);
   printf ("%-12s%s (cgroup v%" PRId64 ")\n", "cgroup", cgroup ? cgroup : "?", version);
-  if (rep_found)
+  if (rep->watcher_pid > 0)
     printf ("%-12spid %d, %s\n", "watcher", (int) rep->watcher_pid,
             watcher_alive ? "running" : rep->ended_cleanly ? "finished" : "gone without finishing (evidence lost)");
   if (l->present)
@@ -303,9 +304,7 @@ cmd_inspect (int argc, char **argv)
       goto out;
     }
   mh_error_free (&err);
-  if (watch_report_load (cfd, &rep, &found, &err) < 0)
-    found = false;
-  alive = found && watch_process_alive (rep.watcher_pid, rep.watcher_start);
+  alive = run_watcher_alive (rec, cfd, &rep, &found);
   read_live (rec, &live);
   if (json)
     {

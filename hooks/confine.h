@@ -1,7 +1,8 @@
 /* The hook gives up what it no longer needs once the privileged part is
  * done (cgroup written and verified, watcher started): every capability,
- * for good (bounding set too), no_new_privs, and a seccomp allow-list of
- * what writing the record, the events and the error line takes. */
+ * for good (no_new_privs: an exec cannot give them back), and a seccomp
+ * allow-list of what writing the record, the events and the error line
+ * takes. */
 #ifndef MEMHOOK_CONFINE_H
 #define MEMHOOK_CONFINE_H
 

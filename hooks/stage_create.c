@@ -213,7 +213,7 @@ start_watcher (struct create_run *r, mh_error_t *err)
     .state_dir = r->ctx->opts.state_dir,
     .id = r->ctx->state.id,
     .version = r->host.memory_version,
-    .cgroup_path = r->cgroup_dir,
+    .memcg = r->cgroup,
     .cgroup_dirfd = r->cgroup_fd,
     .main_pid = r->ctx->state.pid,
     .limit = r->limit,

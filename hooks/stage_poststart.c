@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "finish.h"
 #include "record.h"
 #include "stage.h"
 #include "statedir.h"
@@ -42,15 +43,9 @@ stage_poststart (struct hook_ctx *ctx, mh_error_t *err)
                     "then): OOM kills go unrecorded and the verdict will be Unknown");
       return 0;
     }
-  /* Ours, not a reused pid: the start time the watcher wrote itself. */
-  if (watch_report_load (cfd, &rep, &found, err) < 0)
-    return hook_fault (ctx, err);
-  if (found && rep.watcher_pid == watcher && watch_process_alive (watcher, rep.watcher_start))
+  if (run_watcher_alive (rec, cfd, &rep, &found))
     return 0;
-  /* Started without a wait, it may not have written its file yet. */
-  if ((!found || rep.watcher_pid != watcher) && watch_process_alive (watcher, 0))
-    return 0;
-  if (found && rep.watcher_pid == watcher && rep.ended_cleanly)
+  if (found && rep.ended_cleanly)
     return 0; /* the container was over before poststart ran */
   snprintf (msg, sizeof (msg),
             "the OOM watcher (pid %d) is not running: OOM kills of this container go unrecorded and its "

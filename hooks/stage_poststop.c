@@ -55,7 +55,8 @@ stage_poststop (struct hook_ctx *ctx, mh_error_t *err)
       if (run_finish (&end, &done, err) < 0)
         return hook_fault (ctx, err);
     }
-  if (records_prune (ctx->state_dirfd, ctx->state.id, PRUNE_MAX_RECORDS, PRUNE_MAX_AGE_S, &pruned, err) < 0)
+  if (records_prune_due (ctx->state_dirfd, PRUNE_INTERVAL_S)
+      && records_prune (ctx->state_dirfd, ctx->state.id, PRUNE_MAX_RECORDS, PRUNE_MAX_AGE_S, &pruned, err) < 0)
     return hook_fault (ctx, err);
   return 0;
 }

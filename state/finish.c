@@ -60,6 +60,26 @@ run_evidence (const struct json *rec, int container_dirfd, struct verdict_eviden
   ev->log_complete = rep->kmsg_complete;
 }
 
+bool
+run_watcher_alive (const struct json *rec, int container_dirfd, struct watch_report *rep, bool *found)
+{
+  cleanup_error mh_error_t e = NULL;
+  pid_t watcher = (pid_t) json_get_int64_or (rec, "watcher_pid", 0);
+
+  *found = false;
+  memset (rep, 0, sizeof (*rep));
+  if (watcher <= 0)
+    return false;
+  if (watch_report_load (container_dirfd, rep, found, &e) < 0 || (*found && rep->watcher_pid != watcher))
+    {
+      *found = false;
+      memset (rep, 0, sizeof (*rep));
+    }
+  if (!*found)
+    rep->watcher_pid = watcher;
+  return watch_process_alive (watcher, *found ? rep->watcher_start : 0);
+}
+
 /* Has the watcher of this record more to say? */
 static bool
 watcher_pending (int cfd)
@@ -68,19 +88,11 @@ watcher_pending (int cfd)
   cleanup_json struct json *rec = NULL;
   struct watch_report rep;
   bool found = false;
-  pid_t watcher;
 
   if (record_load (cfd, &rec, &e) < 0 || rec == NULL || run_finished (rec))
     return false;
-  watcher = (pid_t) json_get_int64_or (rec, "watcher_pid", 0);
-  if (watcher <= 0)
-    return false;
-  if (watch_report_load (cfd, &rep, &found, &e) < 0 || (found && rep.watcher_pid != watcher))
-    found = false;
-  if (found && rep.ended_cleanly)
-    return false;
   /* A killed watcher writes nothing more. */
-  return watch_process_alive (watcher, found ? rep.watcher_start : 0);
+  return run_watcher_alive (rec, cfd, &rep, &found) && !(found && rep.ended_cleanly);
 }
 
 static int64_t

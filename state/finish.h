@@ -39,6 +39,12 @@ bool run_exit_by_runtime (const struct json *rec);
 void run_evidence (const struct json *rec, int container_dirfd, struct verdict_evidence *ev,
                    struct watch_report *rep);
 
+/* This run's watch.json (*found false when there is none yet: the watcher
+ * writes it first when it has something to say), and whether the record's
+ * watcher is alive: its start time in watch.json guards against a reused
+ * pid once it is there. */
+bool run_watcher_alive (const struct json *rec, int container_dirfd, struct watch_report *rep, bool *found);
+
 /* Waits, at most timeout_ms, until the record's run has its verdict, or
  * its watcher has written its last word (watch.json, ended_cleanly) or is
  * dead: from then on nothing more will come from the watcher. */

@@ -188,3 +188,24 @@ records_prune (int state_dirfd, const char *keep_id, size_t max_records, int64_t
   records_list_free (list, n);
   return 0;
 }
+
+bool
+records_prune_due (int state_dirfd, int64_t interval_s)
+{
+  struct stat st;
+  struct timespec now;
+  int fd;
+
+  clock_gettime (CLOCK_REALTIME, &now);
+  if (fstatat (state_dirfd, PRUNE_STAMP_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode)
+      && now.tv_sec - st.st_mtim.tv_sec < interval_s && st.st_mtim.tv_sec <= now.tv_sec)
+    return false;
+  /* A stamp that cannot be written only means pruning every time. */
+  fd = openat (state_dirfd, PRUNE_STAMP_FILE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    {
+      futimens (fd, NULL);
+      close (fd);
+    }
+  return true;
+}

@@ -3,6 +3,7 @@
 #ifndef MEMHOOK_PRUNE_H
 #define MEMHOOK_PRUNE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,10 @@
 
 #define PRUNE_MAX_RECORDS 1000
 #define PRUNE_MAX_AGE_S (7 * 24 * 3600)
+/* A pass reads every container dir: at most one a minute (the stamp
+ * file's mtime says when the last one ran), not one per container end. */
+#define PRUNE_INTERVAL_S 60
+#define PRUNE_STAMP_FILE ".pruned"
 
 /* A container dir of the state dir and its record's modification time. */
 struct record_entry
@@ -30,5 +35,8 @@ void records_list_free (struct record_entry *list, size_t n);
  * removed.  *removed counts what went. */
 int records_prune (int state_dirfd, const char *keep_id, size_t max_records, int64_t max_age_s, size_t *removed,
                    mh_error_t *err);
+
+/* Whether a pass is due; marks it done now when it is (the caller prunes). */
+bool records_prune_due (int state_dirfd, int64_t interval_s);
 
 #endif
