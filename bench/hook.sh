@@ -2,15 +2,17 @@
 # The hook's cost: `runc run` of a /bin/true bundle with memhook in
 # createRuntime, poststart and poststop, against the same bundle with a
 # do-nothing static hook (tests/helpers/nothing) in the same stages.  One
-# run, PAIRS pairs alternating which side goes first; prints the median of
-# the per-pair ratios memhook/nothing (target <= 1.05).
+# run, PAIRS pairs (default 400: one `runc run` varies by +-30% here, so
+# fewer pairs move the median by +-0.02) alternating which side goes
+# first; prints the median of the per-pair ratios memhook/nothing (target
+# <= 1.05).
 #
 #   bench/hook.sh [--pairs N] [BUILD_DIR]
 # Needs root, runc, jq, busybox.  Containers memhook-b-*, cgroups
 # /memhook-b/*; everything is removed at exit.
 set -euo pipefail
 
-pairs=100
+pairs=400
 build=
 while [ $# -gt 0 ]; do
 	case $1 in

@@ -83,9 +83,11 @@ eng_image() {
 # podman with the private store and configuration.
 eng_podman() {
 	local d=$ENG_DIR/podman
-	CONTAINERS_CONF=$d/containers.conf CONTAINERS_STORAGE_CONF=$d/storage.conf \
+	# From our own folder: conmon drops an "oom" file into its working
+	# directory when the container is OOM-killed.
+	(cd "$d" && CONTAINERS_CONF=$d/containers.conf CONTAINERS_STORAGE_CONF=$d/storage.conf \
 		podman --root "$d/root" --runroot "$d/runroot" --tmpdir "$d/tmp" --storage-driver vfs \
-		--cgroup-manager cgroupfs --events-backend file "$@"
+		--cgroup-manager cgroupfs --events-backend file "$@")
 }
 
 eng_setup_podman() {
