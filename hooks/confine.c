@@ -28,7 +28,8 @@ drop_caps (unsigned flags, mh_error_t *err)
   cap_t caps;
   int rc;
 
-  if (cap_reset_ambient () < 0 && errno != EINVAL)
+  /* One prctl; libcap's cap_reset_ambient asks about each capability first. */
+  if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return mh_error_make (err, errno, "clear ambient capabilities");
   caps = cap_init ();
   if (caps == NULL)
