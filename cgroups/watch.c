@@ -38,7 +38,6 @@
 #include "cleanup.h"
 #include "events.h"
 #include "finish.h"
-#include "fsutil.h"
 #include "oom.h"
 #include "path.h"
 #include "statedir.h"

@@ -5,7 +5,6 @@
  * (state/finish.c).  memhook-runtime run ends its own runs.  Then prune
  * old records. */
 #include <errno.h>
-#include <string.h>
 
 #include "cleanup.h"
 #include "events.h"
