@@ -1,7 +1,7 @@
 /* Starting the watcher from the hook.
  *
  * exec, not fork alone: a forked hook would keep every page the hook ever
- * dirtied (its parsed config, libraries' relocations) as the watcher's
+ * dirtied (its parsed config, libc's and yajl's state) as the watcher's
  * private memory once the hook exits.  A fresh small static binary
  * (memhook-watch, next to memhook or in ../libexec/memhook/) costs a
  * fraction; memhook itself (`memhook __watch`) is the fallback.

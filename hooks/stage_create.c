@@ -206,9 +206,16 @@ static int
 start_watcher (struct create_run *r, mh_error_t *err)
 {
   struct restart_sources restart;
+  struct restart_policy grow;
+  cleanup_error mh_error_t grow_err = NULL;
 
-  /* For process mode's grow; memhook-runtime refused a malformed value. */
+  /* For process mode's grow, which memhook-runtime checked; a value it
+   * never saw (hook-only engines, where nothing restarts) must not stop
+   * the watcher from starting. */
   oci_restart_sources (&r->config, &restart);
+  restart_policy_init (&grow);
+  if (restart.grow.value != NULL && restart_parse_grow (restart.grow.value, &grow, &grow_err) < 0)
+    restart.grow.value = NULL;
   struct watch_params p = {
     .state_dir = r->ctx->opts.state_dir,
     .id = r->ctx->state.id,

@@ -98,6 +98,17 @@ w_delete() {
 	assert_equal "$(w_field .oom_kills)" 1
 }
 
+@test "a malformed io.memhook.oom.grow (nothing restarts under a hook alone) does not stop the watcher" {
+	w_bundle
+	mh_annotate io.memhook.oom.grow bogus
+	mh_args /bin/touchmem 100
+	run mh_run_container
+	assert_equal "$status" 137
+	mh_wait_for w_verdict_given
+	assert_equal "$(w_field .verdict)" OOMKilled
+	assert_equal "$(w_field .watcher_ended_cleanly)" true
+}
+
 @test "runc kill KILL on a healthy container: not OOMKilled, no oom_kill event" {
 	w_bundle
 	mh_args /bin/sleep 100
