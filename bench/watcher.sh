@@ -51,8 +51,10 @@ IDS=()
 cleanup() {
 	local id
 	for id in "${IDS[@]}"; do runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true; done
-	for id in "${IDS[@]}"; do rmdir "/sys/fs/cgroup/memory/$PREFIX/$id" "/sys/fs/cgroup/$PREFIX/$id" 2>/dev/null || true; done
-	rmdir "/sys/fs/cgroup/memory/$PREFIX" "/sys/fs/cgroup/$PREFIX" 2>/dev/null || true
+	# runc makes the cgroup in every v1 controller of a hybrid host.
+	for id in "${IDS[@]}"; do rmdir /sys/fs/cgroup/*/"$PREFIX/$id" "/sys/fs/cgroup/$PREFIX/$id" 2>/dev/null || true; done
+	rmdir /sys/fs/cgroup/*/"$PREFIX" "/sys/fs/cgroup/$PREFIX" 2>/dev/null || true
+	rmdir "$RUNC_ROOT" 2>/dev/null || true
 	rm -rf "$W" "$STATE"
 }
 trap cleanup EXIT
