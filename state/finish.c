@@ -36,22 +36,28 @@ run_exit_by_runtime (const struct json *rec)
   return string_is (rec, RECORD_EXIT_BY, RECORD_EXIT_BY_RUNTIME);
 }
 
-void
-run_evidence (const struct json *rec, int container_dirfd, struct verdict_evidence *ev, struct watch_report *rep)
+/* This run's watch.json: a previous run's file says nothing about this one.
+ * *rep is zeroed when there is none. */
+static bool
+load_run_report (const struct json *rec, int container_dirfd, struct watch_report *rep)
 {
   cleanup_error mh_error_t err = NULL;
   pid_t watcher = (pid_t) json_get_int64_or (rec, "watcher_pid", 0);
   pid_t main_pid = (pid_t) json_get_int64_or (rec, "pid", 0);
   bool found = false;
 
-  memset (rep, 0, sizeof (*rep));
-  /* A previous run's file says nothing about this one. */
   if (watcher > 0 && watch_report_load (container_dirfd, rep, &found, &err) == 0 && found
       && (rep->watcher_pid != watcher || (main_pid > 0 && rep->main_pid != main_pid)))
     found = false;
   if (!found)
     memset (rep, 0, sizeof (*rep));
-  ev->watch_found = found;
+  return found;
+}
+
+void
+run_evidence (const struct json *rec, int container_dirfd, struct verdict_evidence *ev, struct watch_report *rep)
+{
+  ev->watch_found = load_run_report (rec, container_dirfd, rep);
   ev->ended_cleanly = rep->ended_cleanly;
   ev->main_exited = rep->main_exited;
   ev->main_oom_killed = rep->main_oom_killed;
@@ -63,18 +69,11 @@ run_evidence (const struct json *rec, int container_dirfd, struct verdict_eviden
 bool
 run_watcher_alive (const struct json *rec, int container_dirfd, struct watch_report *rep, bool *found)
 {
-  cleanup_error mh_error_t e = NULL;
   pid_t watcher = (pid_t) json_get_int64_or (rec, "watcher_pid", 0);
 
-  *found = false;
-  memset (rep, 0, sizeof (*rep));
+  *found = load_run_report (rec, container_dirfd, rep);
   if (watcher <= 0)
     return false;
-  if (watch_report_load (container_dirfd, rep, found, &e) < 0 || (*found && rep->watcher_pid != watcher))
-    {
-      *found = false;
-      memset (rep, 0, sizeof (*rep));
-    }
   if (!*found)
     rep->watcher_pid = watcher;
   return watch_process_alive (watcher, *found ? rep->watcher_start : 0);
